@@ -1,0 +1,18 @@
+//! The CID syntax.
+
+use super::string_identifier;
+
+string_identifier!(
+    /// A syntactically valid CID.
+    Cid,
+    "CID",
+    check
+);
+
+/// Checks `s` against the CID syntax; returns the broken rule.
+fn check(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("must not be empty");
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! The datetime syntax.
+
+use super::string_identifier;
+
+string_identifier!(
+    /// A syntactically valid datetime.
+    Datetime,
+    "datetime",
+    check
+);
+
+/// Checks `s` against the datetime syntax; returns the broken rule.
+fn check(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("must not be empty");
+    }
+    Ok(())
+}

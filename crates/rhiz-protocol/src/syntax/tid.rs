@@ -1,0 +1,18 @@
+//! The TID syntax.
+
+use super::string_identifier;
+
+string_identifier!(
+    /// A syntactically valid TID.
+    Tid,
+    "TID",
+    check
+);
+
+/// Checks `s` against the TID syntax; returns the broken rule.
+fn check(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("must not be empty");
+    }
+    Ok(())
+}
