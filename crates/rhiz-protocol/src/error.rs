@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-/// Which identifier syntax a [`SyntaxError`] is about.
-pub type IdentifierKind = &'static str;
-
 /// An identifier that broke one rule of its AT Protocol syntax.
 ///
 /// `kind` names the syntax (`"DID"`, `"handle"`, …), `input` is the rejected
@@ -12,7 +9,7 @@ pub type IdentifierKind = &'static str;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     /// The syntax that was expected, e.g. `"DID"`.
-    pub kind: IdentifierKind,
+    pub kind: &'static str,
     /// The rejected input, verbatim.
     pub input: String,
     /// The rule the input broke, e.g. `"method must be lowercase letters"`.
@@ -34,4 +31,10 @@ pub enum ProtocolError {
     /// An identifier (DID, handle, NSID, …) is not valid syntax.
     #[error(transparent)]
     Syntax(#[from] SyntaxError),
+    /// A lexicon record broke its schema.
+    #[error(transparent)]
+    Record(#[from] crate::RecordError),
+    /// An event broke a protocol rule.
+    #[error(transparent)]
+    Event(#[from] crate::EventError),
 }
