@@ -15,7 +15,7 @@
 //! let uri: AtUri = "at://did:plc:eygmaihciaxprqvxpfvl6flk/net.rhiz.relationship.record/3l3pte3p2e325"
 //!     .parse()
 //!     .unwrap();
-//! assert_eq!(uri.collection().map(|c| c.as_str()), Some("net.rhiz.relationship.record"));
+//! assert_eq!(uri.collection_str(), Some("net.rhiz.relationship.record"));
 //! ```
 
 mod error;
