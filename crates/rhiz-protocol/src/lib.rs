@@ -19,7 +19,16 @@
 //! ```
 
 mod error;
+mod event;
+mod record;
 mod syntax;
 
 pub use error::{ProtocolError, SyntaxError};
+pub use event::{Event, EventBody, EventError, EventId, EventKind, Priority};
+pub use record::{
+    Attestation, AttestationSummary, AttestationType, Consent, EntityProfile, EntityType, Percent,
+    Privacy, Record, RecordError, RecordErrorKind, RelationshipRecord, RelationshipType, Signature,
+    Stake, StrengthPoint, TargetField, Temporal, Trend, Verification, VerifierSummary, Visibility,
+    COLLECTIONS,
+};
 pub use syntax::{AtUri, Cid, Datetime, Did, Handle, Nsid, RecordKey, Tid};

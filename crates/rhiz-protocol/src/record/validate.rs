@@ -1,0 +1,646 @@
+//! The field checks every lexicon record shares: presence, JSON types,
+//! integer ranges, string lengths in bytes, formats, closed enums, and the
+//! bookkeeping of unknown keys.
+//!
+//! Records are validated by hand over [`serde_json::Value`] so that each error
+//! carries the full path of the field it is about.
+
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use super::error::{RecordError, RecordErrorKind};
+use super::Percent;
+use crate::SyntaxError;
+
+/// The path of `key` inside the object at `path`.
+pub(crate) fn child(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The path of item `i` of the array at `path`.
+pub(crate) fn item(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+fn wrong_type(path: &str, expected: impl Into<String>) -> RecordError {
+    RecordError::new(
+        path,
+        RecordErrorKind::WrongType {
+            expected: expected.into(),
+        },
+    )
+}
+
+/// A closed lexicon `enum`: anything outside [`ClosedEnum::ALLOWED`] is rejected.
+pub(crate) trait ClosedEnum: Sized {
+    /// The allowed wire values.
+    const ALLOWED: &'static [&'static str];
+    /// The variant for a wire value, if it is allowed.
+    fn from_wire(s: &str) -> Option<Self>;
+}
+
+/// Checks that `value` is a string of at most `max_bytes` UTF-8 bytes.
+pub(crate) fn string(
+    value: &Value,
+    path: &str,
+    max_bytes: Option<usize>,
+) -> Result<String, RecordError> {
+    let s = value.as_str().ok_or_else(|| wrong_type(path, "a string"))?;
+    if let Some(max_bytes) = max_bytes {
+        if s.len() > max_bytes {
+            return Err(RecordError::new(
+                path,
+                RecordErrorKind::TooLong {
+                    max_bytes,
+                    actual_bytes: s.len(),
+                },
+            ));
+        }
+    }
+    Ok(s.to_owned())
+}
+
+/// Checks that `value` is a JSON integer in `min..=max` and converts it.
+pub(crate) fn integer<T: TryFrom<i64>>(
+    value: &Value,
+    path: &str,
+    min: i64,
+    max: Option<i64>,
+) -> Result<T, RecordError> {
+    let range = RecordErrorKind::OutOfRange { min, max };
+    let Value::Number(n) = value else {
+        return Err(wrong_type(
+            path,
+            range.to_string().trim_start_matches("must be "),
+        ));
+    };
+    let out_of_range = || RecordError::new(path, range.clone());
+    match n.as_i64() {
+        Some(i) if i >= min && max.is_none_or(|max| i <= max) => {
+            T::try_from(i).map_err(|_| out_of_range())
+        }
+        Some(_) => Err(out_of_range()),
+        // A u64 above i64::MAX is out of every range used by the lexicons.
+        None if n.is_u64() => Err(out_of_range()),
+        None => Err(wrong_type(
+            path,
+            range.to_string().trim_start_matches("must be "),
+        )),
+    }
+}
+
+/// Checks that `value` is an integer from 0 to 100.
+pub(crate) fn percent(value: &Value, path: &str) -> Result<Percent, RecordError> {
+    let n: u8 = integer(value, path, 0, Some(100))?;
+    Percent::new(n).ok_or_else(|| {
+        RecordError::new(
+            path,
+            RecordErrorKind::OutOfRange {
+                min: 0,
+                max: Some(100),
+            },
+        )
+    })
+}
+
+/// Checks that `value` is a boolean.
+pub(crate) fn boolean(value: &Value, path: &str) -> Result<bool, RecordError> {
+    value.as_bool().ok_or_else(|| wrong_type(path, "a boolean"))
+}
+
+/// Checks that `value` is a string in the lexicon `format`, parsed by `T`.
+pub(crate) fn formatted<T>(
+    value: &Value,
+    path: &str,
+    format: &'static str,
+) -> Result<T, RecordError>
+where
+    T: FromStr<Err = SyntaxError>,
+{
+    let s = value
+        .as_str()
+        .ok_or_else(|| wrong_type(path, format!("a {format} string")))?;
+    s.parse().map_err(|e: SyntaxError| {
+        RecordError::new(
+            path,
+            RecordErrorKind::BadFormat {
+                format,
+                reason: e.rule.to_owned(),
+            },
+        )
+    })
+}
+
+/// Checks that `value` is a string in the lexicon `uri` format: a scheme
+/// (a letter, then letters, digits, `+`, `-` or `.`), `:`, then at least one
+/// more character; no whitespace or control characters; at most 8 KiB.
+pub(crate) fn uri(value: &Value, path: &str) -> Result<String, RecordError> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| wrong_type(path, "a uri string"))?;
+    check_uri(s).map_err(|reason| {
+        RecordError::new(
+            path,
+            RecordErrorKind::BadFormat {
+                format: "uri",
+                reason: reason.to_owned(),
+            },
+        )
+    })?;
+    Ok(s.to_owned())
+}
+
+fn check_uri(s: &str) -> Result<(), &'static str> {
+    const MAX_BYTES: usize = 8 * 1024;
+    if s.len() > MAX_BYTES {
+        return Err("must be at most 8192 bytes");
+    }
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return Err("must start with a scheme followed by ':'");
+    };
+    let mut chars = scheme.chars();
+    if !chars.next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return Err("scheme must start with a letter");
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+        return Err("scheme may contain only letters, digits, '+', '-' and '.'");
+    }
+    if rest.is_empty() {
+        return Err("must have something after the scheme");
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain whitespace or control characters");
+    }
+    Ok(())
+}
+
+/// Checks that `value` is one of `T`'s allowed strings.
+pub(crate) fn closed<T: ClosedEnum>(value: &Value, path: &str) -> Result<T, RecordError> {
+    let not_allowed = || {
+        RecordError::new(
+            path,
+            RecordErrorKind::NotAllowed {
+                allowed: T::ALLOWED,
+            },
+        )
+    };
+    let s = value.as_str().ok_or_else(not_allowed)?;
+    T::from_wire(s).ok_or_else(not_allowed)
+}
+
+/// Checks that `value` is an array of `min..=max` items and validates each
+/// item with `each(item, item_path)`.
+pub(crate) fn array<T>(
+    value: &Value,
+    path: &str,
+    min: usize,
+    max: Option<usize>,
+    mut each: impl FnMut(&Value, &str) -> Result<T, RecordError>,
+) -> Result<Vec<T>, RecordError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| wrong_type(path, "an array"))?;
+    if items.len() < min || max.is_some_and(|max| items.len() > max) {
+        return Err(RecordError::new(
+            path,
+            RecordErrorKind::ItemCount {
+                min,
+                max,
+                actual: items.len(),
+            },
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| each(v, &item(path, i)))
+        .collect()
+}
+
+/// A JSON object being validated: hands out its fields with their paths and
+/// collects the keys nobody asked for.
+pub(crate) struct Object<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+}
+
+impl<'a> Object<'a> {
+    /// Checks that `value` is an object.
+    pub(crate) fn new(value: &'a Value, path: &str) -> Result<Self, RecordError> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| wrong_type(path, "an object"))?;
+        Ok(Self {
+            map,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The path of `key` in this object.
+    pub(crate) fn at(&self, key: &str) -> String {
+        child(&self.path, key)
+    }
+
+    /// Whether `key` is present and not `null`.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The value of an optional field; `null` counts as absent.
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The value of a required field.
+    pub(crate) fn require(&self, key: &str) -> Result<&'a Value, RecordError> {
+        self.get(key)
+            .ok_or_else(|| RecordError::new(self.at(key), RecordErrorKind::Missing))
+    }
+
+    /// A required field checked by `check(value, path)`.
+    pub(crate) fn field<T>(
+        &self,
+        key: &str,
+        check: impl FnOnce(&Value, &str) -> Result<T, RecordError>,
+    ) -> Result<T, RecordError> {
+        check(self.require(key)?, &self.at(key))
+    }
+
+    /// An optional field checked by `check(value, path)` when present.
+    pub(crate) fn opt_field<T>(
+        &self,
+        key: &str,
+        check: impl FnOnce(&Value, &str) -> Result<T, RecordError>,
+    ) -> Result<Option<T>, RecordError> {
+        self.get(key).map(|v| check(v, &self.at(key))).transpose()
+    }
+
+    /// A required string of at most `max_bytes` bytes.
+    pub(crate) fn string(
+        &self,
+        key: &str,
+        max_bytes: Option<usize>,
+    ) -> Result<String, RecordError> {
+        self.field(key, |v, p| string(v, p, max_bytes))
+    }
+
+    /// An optional string of at most `max_bytes` bytes.
+    pub(crate) fn opt_string(
+        &self,
+        key: &str,
+        max_bytes: Option<usize>,
+    ) -> Result<Option<String>, RecordError> {
+        self.opt_field(key, |v, p| string(v, p, max_bytes))
+    }
+
+    /// A required integer from 0 to 100.
+    pub(crate) fn percent(&self, key: &str) -> Result<Percent, RecordError> {
+        self.field(key, percent)
+    }
+
+    /// An optional integer from 0 to 100.
+    pub(crate) fn opt_percent(&self, key: &str) -> Result<Option<Percent>, RecordError> {
+        self.opt_field(key, percent)
+    }
+
+    /// A required count: an integer from 0 to `u32::MAX`.
+    pub(crate) fn count(&self, key: &str) -> Result<u32, RecordError> {
+        self.field(key, |v, p| integer(v, p, 0, Some(u32::MAX.into())))
+    }
+
+    /// An optional count: an integer from 0 to `u32::MAX`.
+    pub(crate) fn opt_count(&self, key: &str) -> Result<Option<u32>, RecordError> {
+        self.opt_field(key, |v, p| integer(v, p, 0, Some(u32::MAX.into())))
+    }
+
+    /// An optional boolean.
+    pub(crate) fn opt_bool(&self, key: &str) -> Result<Option<bool>, RecordError> {
+        self.opt_field(key, boolean)
+    }
+
+    /// A required string in the lexicon `format`.
+    pub(crate) fn formatted<T: FromStr<Err = SyntaxError>>(
+        &self,
+        key: &str,
+        format: &'static str,
+    ) -> Result<T, RecordError> {
+        self.field(key, |v, p| formatted(v, p, format))
+    }
+
+    /// An optional string in the lexicon `format`.
+    pub(crate) fn opt_formatted<T: FromStr<Err = SyntaxError>>(
+        &self,
+        key: &str,
+        format: &'static str,
+    ) -> Result<Option<T>, RecordError> {
+        self.opt_field(key, |v, p| formatted(v, p, format))
+    }
+
+    /// A required value of a closed enum.
+    pub(crate) fn closed<T: ClosedEnum>(&self, key: &str) -> Result<T, RecordError> {
+        self.field(key, closed)
+    }
+
+    /// An optional value of a closed enum.
+    pub(crate) fn opt_closed<T: ClosedEnum>(&self, key: &str) -> Result<Option<T>, RecordError> {
+        self.opt_field(key, closed)
+    }
+
+    /// Checks the record's `$type`, which may be absent but otherwise must be `nsid`.
+    pub(crate) fn record_type(&self, nsid: &'static str) -> Result<(), RecordError> {
+        match self.map.get("$type") {
+            None => Ok(()),
+            Some(Value::String(s)) if s == nsid => Ok(()),
+            Some(_) => Err(RecordError::new(
+                self.at("$type"),
+                RecordErrorKind::WrongRecordType { expected: nsid },
+            )),
+        }
+    }
+
+    /// The entries whose key is not in `known`, kept for re-emission.
+    ///
+    /// `null` values of known keys count as absent and are dropped.
+    pub(crate) fn extra(&self, known: &[&str]) -> Map<String, Value> {
+        self.map
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Builds the JSON of a record or nested object: known fields in order,
+/// then the preserved unknown ones.
+pub(crate) struct JsonWriter {
+    map: Map<String, Value>,
+}
+
+impl JsonWriter {
+    /// Starts an object, with `$type` first when given.
+    pub(crate) fn new(record_type: Option<&str>) -> Self {
+        let mut map = Map::new();
+        if let Some(t) = record_type {
+            map.insert("$type".to_owned(), Value::String(t.to_owned()));
+        }
+        Self { map }
+    }
+
+    /// Sets `key`.
+    pub(crate) fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.map.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Sets `key` when `value` is `Some`.
+    pub(crate) fn put_opt<T: Into<Value>>(self, key: &str, value: Option<T>) -> Self {
+        match value {
+            Some(v) => self.put(key, v),
+            None => self,
+        }
+    }
+
+    /// Adds the preserved unknown entries, never overwriting a known field.
+    pub(crate) fn finish(mut self, extra: &Map<String, Value>) -> Value {
+        for (k, v) in extra {
+            if !self.map.contains_key(k) {
+                self.map.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(self.map)
+    }
+}
+
+/// Declares an enum for an open `knownValues` string: the known values get a
+/// variant, anything else is kept in `Other`.
+macro_rules! open_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// A value outside the known set, kept verbatim: the set is open.
+            /// Build it with `From<&str>` so a known value never lands here.
+            Other(String),
+        }
+
+        impl $name {
+            /// The values this version of rhiz knows about.
+            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
+
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                    Self::Other(s) => s,
+                }
+            }
+
+            /// Whether the value is one of [`Self::KNOWN`].
+            pub fn is_known(&self) -> bool {
+                !matches!(self, Self::Other(_))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $($wire => Self::$variant,)+
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match Self::from(s.as_str()) {
+                    Self::Other(_) => Self::Other(s),
+                    known => known,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self::from)
+            }
+        }
+    };
+}
+pub(crate) use open_enum;
+
+/// Declares an enum for a closed lexicon `enum` string.
+macro_rules! closed_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every allowed wire value.
+            pub const ALLOWED: &'static [&'static str] = &[$($wire),+];
+
+            /// The wire value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl $crate::record::validate::ClosedEnum for $name {
+            const ALLOWED: &'static [&'static str] = $name::ALLOWED;
+
+            fn from_wire(s: &str) -> Option<Self> {
+                match s {
+                    $($wire => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::record::RecordError;
+
+            /// Parses a wire value; the error (with an empty path) lists the allowed ones.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <Self as $crate::record::validate::ClosedEnum>::from_wire(s).ok_or_else(|| {
+                    $crate::record::RecordError::new(
+                        "",
+                        $crate::record::RecordErrorKind::NotAllowed { allowed: Self::ALLOWED },
+                    )
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(deserializer)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use closed_enum;
+
+/// Implements serde for a record type through its `to_json`/`from_json`, so
+/// the serialized form is the lexicon JSON and deserializing validates.
+macro_rules! serde_via_json {
+    ($name:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.to_json().serialize(serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = serde_json::Value::deserialize(deserializer)?;
+                Self::from_json(&value).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_via_json;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn uri_format_table() {
+        for ok in [
+            "https://example.com/a.png",
+            "ipfs:bafy",
+            "data:image/png;base64,AAAA",
+            "a+b-c.d:x",
+        ] {
+            assert!(check_uri(ok).is_ok(), "{ok} should be a uri");
+        }
+        for bad in [
+            "",
+            "example.com/a.png",
+            "1http://x",
+            "ht tp://x",
+            "https:",
+            "https://a b",
+            ":x",
+            "h_t://x",
+        ] {
+            assert!(check_uri(bad).is_err(), "{bad:?} should not be a uri");
+        }
+        assert!(check_uri(&format!("https://{}", "a".repeat(8200))).is_err());
+    }
+
+    #[test]
+    fn integers_reject_floats_strings_and_out_of_range() {
+        assert_eq!(integer::<u8>(&json!(7), "n", 0, Some(100)), Ok(7));
+        for (v, msg) in [
+            (json!(7.0), "n: must be an integer from 0 to 100"),
+            (json!("7"), "n: must be an integer from 0 to 100"),
+            (json!(101), "n: must be an integer from 0 to 100"),
+            (json!(-1), "n: must be an integer from 0 to 100"),
+            (json!(u64::MAX), "n: must be an integer from 0 to 100"),
+        ] {
+            let e = integer::<u8>(&v, "n", 0, Some(100)).unwrap_err();
+            assert_eq!(e.to_string(), msg, "{v}");
+        }
+        let e = integer::<u32>(&json!(-5), "c", 0, None).unwrap_err();
+        assert_eq!(e.to_string(), "c: must be an integer of at least 0");
+        assert!(matches!(
+            integer::<u8>(&json!(1.5), "n", 0, Some(100))
+                .unwrap_err()
+                .kind(),
+            RecordErrorKind::WrongType { .. }
+        ));
+    }
+
+    #[test]
+    fn string_length_counts_bytes() {
+        // "é" is two bytes: three of them are six bytes.
+        assert!(string(&json!("ééé"), "s", Some(6)).is_ok());
+        let e = string(&json!("ééé"), "s", Some(5)).unwrap_err();
+        assert_eq!(e.to_string(), "s: must be at most 5 bytes of UTF-8 (got 6)");
+    }
+
+    #[test]
+    fn paths_compose() {
+        assert_eq!(child("", "a"), "a");
+        assert_eq!(
+            child(&item(&child("temporal", "history"), 2), "strength"),
+            "temporal.history[2].strength"
+        );
+    }
+}
