@@ -92,6 +92,12 @@ pub enum EventError {
         /// The event's author.
         author: Did,
     },
+    /// An attestation whose `targetRelationship` does not name a relationship record.
+    #[error("the attestation target {target} is not a net.rhiz.relationship.record URI")]
+    TargetNotRelationship {
+        /// The record's `targetRelationship`.
+        target: AtUri,
+    },
     /// A relationship whose author is not one of its participants.
     #[error("the author {author} is not a participant of the relationship")]
     AuthorNotParticipant {
@@ -543,7 +549,8 @@ impl Event {
     /// record of the body's collection in the author's repository, with the
     /// record key that collection uses (`self` for profiles, a TID
     /// otherwise); creates and updates carry a CID; an attestation's
-    /// `attester` is its author; a relationship's author is a participant.
+    /// `attester` is its author and its target is a relationship record's
+    /// URI; a relationship's author is a participant.
     /// Deletes may carry a CID or not. Priority starts at [`Priority::Normal`].
     pub fn for_record(
         id: EventId,
@@ -587,6 +594,14 @@ impl Event {
                 return Err(EventError::AttesterNotAuthor {
                     attester: a.attester.clone(),
                     author,
+                });
+            }
+            EventBody::AttestationCreated(a) | EventBody::AttestationUpdated(a)
+                if a.target_relationship.collection_str() != Some(RelationshipRecord::NSID)
+                    || a.target_relationship.rkey_str().is_none() =>
+            {
+                return Err(EventError::TargetNotRelationship {
+                    target: a.target_relationship.clone(),
                 });
             }
             EventBody::RelationshipCreated(r) | EventBody::RelationshipUpdated(r)
@@ -995,6 +1010,21 @@ mod tests {
             Err(EventError::AttesterNotAuthor {
                 attester: did(CAROL),
                 author: did(BOB)
+            })
+        );
+        let mut wrong_target = attestation();
+        wrong_target.target_relationship = profile_uri(ALICE);
+        assert_eq!(
+            Event::for_record(
+                id(),
+                did(CAROL),
+                att_uri(CAROL),
+                cid(),
+                EventBody::AttestationCreated(wrong_target),
+                time()
+            ),
+            Err(EventError::TargetNotRelationship {
+                target: profile_uri(ALICE)
             })
         );
         let not_self: AtUri = format!("at://{ALICE}/net.rhiz.entity.profile/3l3pte3p2e325")
