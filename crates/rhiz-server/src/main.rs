@@ -1,1 +1,5 @@
-fn main(){}
+//! The `rhiz` binary: parse the command line, run, exit.
+
+fn main() -> std::process::ExitCode {
+    rhiz_server::cli::run()
+}

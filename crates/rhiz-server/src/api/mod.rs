@@ -1,0 +1,39 @@
+//! The HTTP API: REST (`/api/v1`), XRPC (`/xrpc` and `/api/v1/xrpc`) and
+//! health routes, each family with its own error shape.
+
+mod entities;
+mod error;
+mod health;
+mod json_body;
+mod validate;
+mod xrpc;
+
+pub use entities::rfc3339;
+pub use error::{ApiError, InternalError, ValidationIssue, XrpcError};
+pub use json_body::JsonBody;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every route of the service, without middleware.
+pub fn routes() -> Router<AppState> {
+    let v1 = entities::routes().merge(xrpc::routes());
+    Router::new()
+        .merge(health::routes())
+        .merge(xrpc::routes())
+        .nest("/api/v1", v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,566 @@
+//! The service configuration: one struct, four layers.
+//!
+//! Values are resolved in this order, each layer overriding the one before:
+//! built-in defaults < the TOML file (`--config FILE`, or `./rhiz.toml` when
+//! it exists) < `RHIZ_*` environment variables < command-line flags.
+//!
+//! Every layer produces a [`ConfigLayer`] of optional raw values; merging
+//! them and validating the result yields a [`Config`]. Any invalid value
+//! stops start-up with a [`ConfigError`] naming the key, where it came from
+//! and the rule it broke.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "rhiz.toml";
+
+/// Where a configuration value came from, for error messages and `rhiz config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The built-in default.
+    Default,
+    /// The TOML file at this path.
+    File(PathBuf),
+    /// The named environment variable.
+    Env(String),
+    /// The named command-line flag.
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File(path) => write!(f, "file {}", path.display()),
+            Source::Env(name) => write!(f, "environment variable {name}"),
+            Source::Flag(name) => write!(f, "flag {name}"),
+        }
+    }
+}
+
+/// A configuration value that is invalid, or a file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key holds a value that breaks its rule.
+    #[error("configuration key `{key}` (from {origin}): {rule}")]
+    Invalid {
+        /// The configuration key, as written in `rhiz.toml`.
+        key: &'static str,
+        /// Where the value came from.
+        origin: Source,
+        /// The rule the value broke.
+        rule: String,
+    },
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {error}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The configuration file is not valid TOML, or has an unknown key.
+    #[error("configuration file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the offending key.
+        message: String,
+    },
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The deployment environment reported by `GET /`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// A developer's machine.
+    Development,
+    /// A staging deployment.
+    Staging,
+    /// Production.
+    Production,
+}
+
+impl Environment {
+    /// The lowercase name, as the API reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// The effective, validated configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and other local state.
+    pub data_dir: PathBuf,
+    /// Store URL: `sqlite://…` or `postgres://…`. `None` means the SQLite
+    /// file `rhiz.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty means no CORS headers are sent.
+    pub cors_origins: Vec<String>,
+    /// Deployment environment.
+    pub environment: Environment,
+    /// Log filter in `tracing` `EnvFilter` syntax, e.g. `info,rhiz=debug`.
+    pub log_level: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            max_body_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            environment: Environment::Development,
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Text,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+impl Config {
+    /// The store URL to open: `database_url`, or the SQLite file in `data_dir`.
+    pub fn store_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => rhiz_store::sqlite_url_for_data_dir(&self.data_dir),
+        }
+    }
+
+    /// The configuration as TOML, with secrets masked, for `rhiz config`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(mask_url_password(&self.store_url()));
+        toml::to_string(&shown).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
+    }
+}
+
+/// Replaces the password of a URL (`scheme://user:password@host`) by `****`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:****@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// One layer of raw, not yet validated values. Keys match `rhiz.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    /// See [`Config::listen`].
+    pub listen: Option<String>,
+    /// See [`Config::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`Config::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Config::max_body_bytes`].
+    pub max_body_bytes: Option<u64>,
+    /// See [`Config::cors_origins`].
+    pub cors_origins: Option<Vec<String>>,
+    /// See [`Config::environment`].
+    pub environment: Option<String>,
+    /// See [`Config::log_level`].
+    pub log_level: Option<String>,
+    /// See [`Config::log_format`].
+    pub log_format: Option<String>,
+    /// See [`Config::shutdown_grace_seconds`].
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+impl ConfigLayer {
+    /// Reads a TOML file. Unknown keys are an error naming the key.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
+            path: path.to_owned(),
+            error,
+        })?;
+        toml::from_str(&text).map_err(|error| ConfigError::File {
+            path: path.to_owned(),
+            message: describe_toml_error(&text, &error),
+        })
+    }
+
+    /// Reads the `RHIZ_*` variables from `vars` (pass `std::env::vars()`).
+    ///
+    /// Unknown `RHIZ_*` variables are ignored: other tools (and the test
+    /// harness) use the prefix too.
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("RHIZ_"))
+            .collect();
+        let text = |key: &str| vars.get(&env_name(key)).cloned();
+        let number = |key: &'static str| -> Result<Option<u64>, ConfigError> {
+            text(key)
+                .map(|value| {
+                    value
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| ConfigError::Invalid {
+                            key,
+                            origin: Source::Env(env_name(key)),
+                            rule: format!("must be a non-negative whole number, got {value:?}"),
+                        })
+                })
+                .transpose()
+        };
+        Ok(ConfigLayer {
+            listen: text("listen"),
+            data_dir: text("data_dir").map(PathBuf::from),
+            database_url: text("database_url"),
+            max_body_bytes: number("max_body_bytes")?,
+            cors_origins: text("cors_origins").map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|origin| !origin.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            environment: text("environment"),
+            log_level: text("log_level"),
+            log_format: text("log_format"),
+            shutdown_grace_seconds: number("shutdown_grace_seconds")?,
+        })
+    }
+}
+
+/// The TOML error with the line and the key it is about, e.g.
+/// ``line 2, key `max_body_bytes`: invalid type: string "big", expected u64``.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return error.message().to_owned();
+    };
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_number = text[..span.start].matches('\n').count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => format!(
+            "line {line_number}, key `{}`: {}",
+            key.trim(),
+            error.message()
+        ),
+        _ => format!("line {line_number}: {}", error.message()),
+    }
+}
+
+/// The environment variable for a configuration key: `RHIZ_` + uppercase key.
+pub fn env_name(key: &str) -> String {
+    format!("RHIZ_{}", key.to_ascii_uppercase())
+}
+
+/// A layer together with where its values came from.
+#[derive(Debug, Clone)]
+pub struct SourcedLayer {
+    /// The values.
+    pub layer: ConfigLayer,
+    /// Where they came from; flags name themselves per key.
+    pub origin: LayerOrigin,
+}
+
+/// The kind of layer, to name sources in errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerOrigin {
+    /// A TOML file.
+    File(PathBuf),
+    /// `RHIZ_*` environment variables.
+    Env,
+    /// Command-line flags.
+    Flags,
+}
+
+impl LayerOrigin {
+    fn source_for(&self, key: &str) -> Source {
+        match self {
+            LayerOrigin::File(path) => Source::File(path.clone()),
+            LayerOrigin::Env => Source::Env(env_name(key)),
+            LayerOrigin::Flags => Source::Flag(format!("--{}", key.replace('_', "-"))),
+        }
+    }
+}
+
+/// Merges layers (later wins) over the defaults and validates the result.
+pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
+    let mut config = Config::default();
+    for SourcedLayer { layer, origin } in layers {
+        let invalid = |key: &'static str, rule: String| ConfigError::Invalid {
+            key,
+            origin: origin.source_for(key),
+            rule,
+        };
+        if let Some(listen) = &layer.listen {
+            config.listen = listen.trim().parse().map_err(|_| {
+                invalid(
+                    "listen",
+                    format!("must be a socket address like 127.0.0.1:8080, got {listen:?}"),
+                )
+            })?;
+        }
+        if let Some(dir) = &layer.data_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(invalid("data_dir", "must not be empty".to_owned()));
+            }
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &layer.database_url {
+            let url = url.trim();
+            config.database_url = match url {
+                "" => None,
+                _ if is_supported_database_url(url) => Some(url.to_owned()),
+                _ => {
+                    return Err(invalid(
+                        "database_url",
+                        format!(
+                            "must start with sqlite://, postgres:// or postgresql://, got {:?}",
+                            mask_url_password(url)
+                        ),
+                    ))
+                }
+            };
+        }
+        if let Some(bytes) = layer.max_body_bytes {
+            config.max_body_bytes = match usize::try_from(bytes) {
+                Ok(bytes) if (1024..=1024 * 1024 * 1024).contains(&bytes) => bytes,
+                _ => {
+                    return Err(invalid(
+                        "max_body_bytes",
+                        format!("must be from 1024 to 1073741824, got {bytes}"),
+                    ))
+                }
+            };
+        }
+        if let Some(origins) = &layer.cors_origins {
+            if let Some(bad) = origins.iter().find(|o| !is_origin(o)) {
+                return Err(invalid(
+                    "cors_origins",
+                    format!("each origin must be \"*\" or scheme://host[:port], got {bad:?}"),
+                ));
+            }
+            config.cors_origins = origins.clone();
+        }
+        if let Some(environment) = &layer.environment {
+            config.environment = match environment.trim() {
+                "development" => Environment::Development,
+                "staging" => Environment::Staging,
+                "production" => Environment::Production,
+                other => {
+                    return Err(invalid(
+                        "environment",
+                        format!("must be development, staging or production, got {other:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(level) = &layer.log_level {
+            tracing_subscriber::EnvFilter::try_new(level).map_err(|error| {
+                invalid("log_level", format!("not a valid log filter: {error}"))
+            })?;
+            config.log_level = level.clone();
+        }
+        if let Some(format) = &layer.log_format {
+            config.log_format = match format.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(invalid(
+                        "log_format",
+                        format!("must be text or json, got {other:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(seconds) = layer.shutdown_grace_seconds {
+            if seconds > 3600 {
+                return Err(invalid(
+                    "shutdown_grace_seconds",
+                    format!("must be at most 3600, got {seconds}"),
+                ));
+            }
+            config.shutdown_grace_seconds = seconds;
+        }
+    }
+    Ok(config)
+}
+
+fn is_supported_database_url(url: &str) -> bool {
+    ["sqlite://", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len())
+}
+
+fn is_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    match origin.split_once("://") {
+        Some((scheme, host)) => {
+            matches!(scheme, "http" | "https")
+                && !host.is_empty()
+                && !host.contains('/')
+                && axum::http::HeaderValue::from_str(origin).is_ok()
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> ConfigLayer {
+        ConfigLayer::from_env(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .unwrap()
+    }
+
+    fn layer(layer: ConfigLayer, origin: LayerOrigin) -> SourcedLayer {
+        SourcedLayer { layer, origin }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = resolve(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.max_body_bytes, 1_048_576);
+        assert_eq!(config.store_url(), "sqlite://./data/rhiz.db");
+    }
+
+    #[test]
+    fn later_layers_override_earlier_ones() {
+        let file: ConfigLayer = toml::from_str(
+            "listen = \"127.0.0.1:1\"\ndata_dir = \"/from/file\"\nlog_format = \"json\"",
+        )
+        .unwrap();
+        let from_env = env(&[
+            ("RHIZ_LISTEN", "127.0.0.1:2"),
+            ("RHIZ_DATA_DIR", "/from/env"),
+        ]);
+        let flags = ConfigLayer {
+            listen: Some("127.0.0.1:3".to_owned()),
+            ..ConfigLayer::default()
+        };
+        let config = resolve(&[
+            layer(file, LayerOrigin::File("rhiz.toml".into())),
+            layer(from_env, LayerOrigin::Env),
+            layer(flags, LayerOrigin::Flags),
+        ])
+        .unwrap();
+        assert_eq!(config.listen.port(), 3);
+        assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_the_source() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("RHIZ_LISTEN", "localhost", "listen"),
+            ("RHIZ_DATABASE_URL", "mysql://x", "database_url"),
+            ("RHIZ_MAX_BODY_BYTES", "10", "max_body_bytes"),
+            ("RHIZ_ENVIRONMENT", "prod", "environment"),
+            ("RHIZ_LOG_FORMAT", "xml", "log_format"),
+            ("RHIZ_CORS_ORIGINS", "not an origin", "cors_origins"),
+            (
+                "RHIZ_SHUTDOWN_GRACE_SECONDS",
+                "7200",
+                "shutdown_grace_seconds",
+            ),
+            ("RHIZ_LOG_LEVEL", "info,[", "log_level"),
+        ];
+        for (var, value, key) in cases {
+            let error = resolve(&[layer(env(&[(var, value)]), LayerOrigin::Env)]).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(&format!("`{key}`")), "{var}: {message}");
+            assert!(message.contains(var), "{var}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_non_numeric_environment_number_is_rejected_by_name() {
+        let error = ConfigLayer::from_env([("RHIZ_MAX_BODY_BYTES".to_owned(), "lots".to_owned())])
+            .unwrap_err();
+        assert!(error.to_string().contains("RHIZ_MAX_BODY_BYTES"), "{error}");
+    }
+
+    #[test]
+    fn flag_errors_name_the_flag() {
+        let flags = ConfigLayer {
+            listen: Some("nowhere".to_owned()),
+            ..ConfigLayer::default()
+        };
+        let error = resolve(&[layer(flags, LayerOrigin::Flags)]).unwrap_err();
+        assert!(error.to_string().contains("flag --listen"), "{error}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rhiz.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9\"\nlisten_port = 9\n").unwrap();
+        let error = ConfigLayer::from_file(&path).unwrap_err();
+        assert!(error.to_string().contains("key `listen_port`"), "{error}");
+        std::fs::write(&path, "# sizes\nmax_body_bytes = \"big\"\n").unwrap();
+        let error = ConfigLayer::from_file(&path).unwrap_err().to_string();
+        assert!(error.contains("line 2, key `max_body_bytes`"), "{error}");
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_url_password("postgres://rhiz:s3cret@db:5432/rhiz"),
+            "postgres://rhiz:****@db:5432/rhiz"
+        );
+        assert_eq!(
+            mask_url_password("postgres://db/rhiz"),
+            "postgres://db/rhiz"
+        );
+        let config = Config {
+            database_url: Some("postgres://rhiz:s3cret@db/rhiz".to_owned()),
+            ..Config::default()
+        };
+        let shown = config.to_masked_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("****"), "{shown}");
+    }
+}

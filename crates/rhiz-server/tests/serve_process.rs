@@ -1,0 +1,282 @@
+//! The real `rhiz` binary over a real socket: start-up, graceful shutdown on
+//! SIGTERM, data surviving a restart, configuration errors and `rhiz config`.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const RHIZ: &str = env!("CARGO_BIN_EXE_rhiz");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `rhiz serve` child process, killed if the test fails before stopping it.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let port = free_port();
+        let child = Command::new(RHIZ)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .env_remove("RHIZ_DATABASE_URL")
+            .env("RHIZ_LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn rhiz");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn wait_healthy(&self, client: &reqwest::Client) -> Duration {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await {
+                if response.status() == 200 {
+                    return started.elapsed();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("rhiz did not answer /health within 30 s");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "rhiz did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn entities_survive_a_graceful_restart_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let did = "did:plc:restart234567abcdefghij";
+
+    let server = Server::start(dir.path());
+    let startup = server.wait_healthy(&client).await;
+    assert!(
+        startup < Duration::from_secs(10),
+        "start-up took {startup:?}"
+    );
+    let created = client
+        .post(format!("{}/api/v1/entities/", server.base))
+        .json(&json!({"did": did, "type": "person", "name": "Restart", "handle": "restart.example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let status = server.terminate();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    assert!(
+        dir.path().join("rhiz.db").exists(),
+        "the database lives in the data dir"
+    );
+
+    let server = Server::start(dir.path());
+    server.wait_healthy(&client).await;
+    let by_did: Value = client
+        .get(format!("{}/api/v1/entities/{did}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_did, created);
+    let by_handle = client
+        .get(format!(
+            "{}/api/v1/entities/by-handle/restart.example.com",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_handle.status(), 200);
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn in_flight_requests_finish_during_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let server = Server::start(dir.path());
+    server.wait_healthy(&client).await;
+    let base = server.base.clone();
+    let writes: Vec<_> = (0..20)
+        .map(|i| {
+            let client = client.clone();
+            let base = base.clone();
+            tokio::spawn(async move {
+                client
+                    .post(format!("{base}/api/v1/entities"))
+                    .json(&json!({"did": format!("did:plc:inflight{i}"), "type": "agent", "name": "w"}))
+                    .send()
+                    .await
+                    .map(|response| response.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success());
+    let mut answered = 0;
+    for write in writes {
+        match write.await.unwrap() {
+            Ok(code) => {
+                assert_eq!(code, 201, "a request that got in was finished, not cut off");
+                answered += 1;
+            }
+            Err(error) => assert!(error.is_connect() || error.is_request(), "{error}"),
+        }
+    }
+    let server = Server::start(dir.path());
+    server.wait_healthy(&client).await;
+    let mut stored = 0;
+    for i in 0..20 {
+        let response = client
+            .get(format!(
+                "{}/api/v1/entities/did:plc:inflight{i}",
+                server.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        stored += usize::from(response.status() == 200);
+    }
+    assert_eq!(stored, answered, "every answered write was stored");
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(RHIZ);
+    command.args(args);
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("RHIZ_")) {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run rhiz")
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_naming_the_key() {
+    let output = run(&["serve", "--listen", "nowhere"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`listen`") && stderr.contains("--listen"),
+        "{stderr}"
+    );
+
+    let output = run(&["serve"], &[("RHIZ_DATABASE_URL", "mysql://db")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("database_url") && stderr.contains("RHIZ_DATABASE_URL"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rhiz.toml");
+    std::fs::write(&file, "max_body_bytes = \"big\"\n").unwrap();
+    let output = run(&["serve", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_body_bytes"), "{stderr}");
+}
+
+#[test]
+fn config_prints_the_effective_values_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rhiz.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:7001\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let output = run(
+        &[
+            "config",
+            "--config",
+            file.to_str().unwrap(),
+            "--max-body-bytes",
+            "4096",
+        ],
+        &[
+            ("RHIZ_LISTEN", "127.0.0.1:7002"),
+            (
+                "RHIZ_DATABASE_URL",
+                "postgres://rhiz:hunter2@db.internal:5432/rhiz",
+            ),
+        ],
+    );
+    assert!(output.status.success());
+    let shown: toml::Value = toml::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    assert_eq!(
+        shown["listen"].as_str(),
+        Some("127.0.0.1:7002"),
+        "env beats file"
+    );
+    assert_eq!(
+        shown["log_format"].as_str(),
+        Some("json"),
+        "file beats default"
+    );
+    assert_eq!(
+        shown["max_body_bytes"].as_integer(),
+        Some(4096),
+        "flag beats all"
+    );
+    let url = shown["database_url"].as_str().unwrap();
+    assert_eq!(url, "postgres://rhiz:****@db.internal:5432/rhiz");
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_fails_start_up_with_its_reason() {
+    let output = run(
+        &["serve", "--listen", &format!("127.0.0.1:{}", free_port())],
+        &[("RHIZ_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open the store"), "{stderr}");
+}

@@ -1,0 +1,160 @@
+//! Shared set-up for the server's integration tests: an app on a fresh
+//! store of either backend, and a JSON request helper.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use rhiz_server::config::Config;
+use rhiz_server::AppState;
+use serde_json::Value;
+use sqlx::Connection;
+use tower::ServiceExt;
+
+/// An application on a fresh store, plus whatever keeps that store alive.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+/// A response, decoded.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// An app on a SQLite file in a new temporary directory.
+    pub async fn sqlite() -> TestApp {
+        Self::with_config(|_| {}).await
+    }
+
+    /// An app on a new, empty PostgreSQL database of the test server.
+    pub async fn postgres() -> TestApp {
+        let url = fresh_postgres_database().await;
+        Self::with_config(|config| config.database_url = Some(url)).await
+    }
+
+    /// An app on SQLite with `adjust` applied to the configuration.
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let store = rhiz_store::open(&config.store_url())
+            .await
+            .expect("open store");
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+        };
+        TestApp {
+            router: rhiz_server::app(state.clone()),
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// Sends a request with an optional JSON body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let builder = Request::builder().method(method).uri(path);
+        let request = match body {
+            Some(body) => builder
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(request).await
+    }
+
+    /// Sends any request and decodes the reply (an empty body is `null`).
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("body is not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The admin URL of the test PostgreSQL server; the test script exports it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("RHIZ_TEST_POSTGRES_URL").expect(
+        "RHIZ_TEST_POSTGRES_URL is not set: run the tests with ./scripts/test.sh, \
+         which starts a throwaway PostgreSQL server",
+    )
+}
+
+/// Creates a database with a unique name and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin = postgres_admin_url();
+    let name = format!(
+        "rhiz_server_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let mut connection = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await
+        .expect("create test database");
+    let (base, _) = admin.rsplit_once('/').expect("URL with a database name");
+    format!("{base}/{name}")
+}
+
+/// Runs each listed `async fn(TestApp)` once per store backend.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::support::TestApp::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::support::TestApp::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
