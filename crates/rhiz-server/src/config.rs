@@ -131,6 +131,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace_seconds: u64,
+    /// Whether `GET /entities/by-handle/{handle}` resolves handles it does
+    /// not know through DNS and HTTPS.
+    pub handle_resolution: bool,
+    /// Name servers for handle resolution (`ip:port`, UDP); empty means the
+    /// system's.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl Default for Config {
@@ -145,6 +151,8 @@ impl Default for Config {
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
             shutdown_grace_seconds: 30,
+            handle_resolution: true,
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -204,6 +212,10 @@ pub struct ConfigLayer {
     pub log_format: Option<String>,
     /// See [`Config::shutdown_grace_seconds`].
     pub shutdown_grace_seconds: Option<u64>,
+    /// See [`Config::handle_resolution`].
+    pub handle_resolution: Option<bool>,
+    /// See [`Config::dns_servers`].
+    pub dns_servers: Option<Vec<String>>,
 }
 
 impl ConfigLayer {
@@ -243,22 +255,40 @@ impl ConfigLayer {
                 })
                 .transpose()
         };
+        let boolean = |key: &'static str| -> Result<Option<bool>, ConfigError> {
+            text(key)
+                .map(|value| match value.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(ConfigError::Invalid {
+                        key,
+                        origin: Source::Env(env_name(key)),
+                        rule: format!("must be true or false, got {value:?}"),
+                    }),
+                })
+                .transpose()
+        };
+        let list = |key: &str| {
+            text(key).map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+        };
         Ok(ConfigLayer {
             listen: text("listen"),
             data_dir: text("data_dir").map(PathBuf::from),
             database_url: text("database_url"),
             max_body_bytes: number("max_body_bytes")?,
-            cors_origins: text("cors_origins").map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|origin| !origin.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
+            cors_origins: list("cors_origins"),
             environment: text("environment"),
             log_level: text("log_level"),
             log_format: text("log_format"),
             shutdown_grace_seconds: number("shutdown_grace_seconds")?,
+            handle_resolution: boolean("handle_resolution")?,
+            dns_servers: list("dns_servers"),
         })
     }
 }
@@ -416,6 +446,22 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
             }
             config.shutdown_grace_seconds = seconds;
         }
+        if let Some(enabled) = layer.handle_resolution {
+            config.handle_resolution = enabled;
+        }
+        if let Some(servers) = &layer.dns_servers {
+            config.dns_servers = servers
+                .iter()
+                .map(|server| {
+                    server.trim().parse().map_err(|_| {
+                        invalid(
+                            "dns_servers",
+                            format!("each server must be ip:port like 1.1.1.1:53, got {server:?}"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
     }
     Ok(config)
 }
@@ -507,6 +553,7 @@ mod tests {
                 "shutdown_grace_seconds",
             ),
             ("RHIZ_LOG_LEVEL", "info,[", "log_level"),
+            ("RHIZ_DNS_SERVERS", "1.1.1.1", "dns_servers"),
         ];
         for (var, value, key) in cases {
             let error = resolve(&[layer(env(&[(var, value)]), LayerOrigin::Env)]).unwrap_err();
@@ -521,6 +568,28 @@ mod tests {
         let error = ConfigLayer::from_env([("RHIZ_MAX_BODY_BYTES".to_owned(), "lots".to_owned())])
             .unwrap_err();
         assert!(error.to_string().contains("RHIZ_MAX_BODY_BYTES"), "{error}");
+    }
+
+    #[test]
+    fn booleans_and_lists_from_the_environment() {
+        let layer = env(&[
+            ("RHIZ_HANDLE_RESOLUTION", "false"),
+            ("RHIZ_DNS_SERVERS", "127.0.0.1:53, [::1]:5353"),
+        ]);
+        let config = resolve(&[SourcedLayer {
+            layer,
+            origin: LayerOrigin::Env,
+        }])
+        .unwrap();
+        assert!(!config.handle_resolution);
+        assert_eq!(config.dns_servers.len(), 2);
+        let error =
+            ConfigLayer::from_env([("RHIZ_HANDLE_RESOLUTION".to_owned(), "maybe".to_owned())])
+                .unwrap_err();
+        assert!(
+            error.to_string().contains("RHIZ_HANDLE_RESOLUTION"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Running the HTTP server with graceful shutdown.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,10 +26,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         store = %store.backend(),
         "rhiz is serving"
     );
-    let state = AppState {
-        store: store.clone(),
-        config: Arc::new(config),
-    };
+    let state = AppState::new(store.clone(), config)?;
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {

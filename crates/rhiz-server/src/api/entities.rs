@@ -258,11 +258,20 @@ async fn get_entity_by_handle(
 ) -> Result<Json<EntityView>, ApiError> {
     let not_found = || ApiError::not_found(format!("no entity with handle {handle}"));
     let parsed: Handle = handle.parse().map_err(|_| not_found())?;
-    match state
+    if let Some(entity) = state
         .store
         .get_entity_by_handle(&parsed.normalized())
         .await?
     {
+        return Ok(Json(entity.into()));
+    }
+    let Some(resolver) = &state.handles else {
+        return Err(not_found());
+    };
+    let Some(did) = resolver.resolve(&parsed).await else {
+        return Err(not_found());
+    };
+    match state.store.get_entity(&did).await? {
         Some(entity) => Ok(Json(entity.into())),
         None => Err(not_found()),
     }

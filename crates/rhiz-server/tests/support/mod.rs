@@ -4,7 +4,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -42,21 +41,20 @@ impl TestApp {
         Self::with_config(|config| config.database_url = Some(url)).await
     }
 
-    /// An app on SQLite with `adjust` applied to the configuration.
+    /// An app on SQLite with `adjust` applied to the configuration (handle
+    /// resolution starts switched off, so no test reaches for the network).
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = Config {
             data_dir: dir.path().to_owned(),
+            handle_resolution: false,
             ..Config::default()
         };
         adjust(&mut config);
         let store = rhiz_store::open(&config.store_url())
             .await
             .expect("open store");
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-        };
+        let state = AppState::new(store, config).expect("app state");
         TestApp {
             router: rhiz_server::app(state.clone()),
             state,
