@@ -1,0 +1,188 @@
+//! The SQL both backends run.
+//!
+//! One text per statement: SQLite accepts PostgreSQL's `$N` placeholders, and
+//! the schemas give both backends the same tables and columns, so keeping the
+//! statements here keeps the two backends' behaviour (ordering, upsert rules)
+//! in lockstep. Backends differ only in how they bind values (text vs
+//! TIMESTAMPTZ, text vs JSONB) and in locking.
+
+macro_rules! entity_columns {
+    () => {
+        "did, handle, name, entity_type, bio, avatar_url, profile_uri, profile_cid, \
+         verified, created_at, updated_at"
+    };
+}
+
+macro_rules! select_relationships {
+    () => {
+        "SELECT r.uri, r.cid, r.author, p0.did AS participant0, p1.did AS participant1, \
+         r.rel_type, r.strength, r.context, r.visibility, r.allow_discovery, \
+         r.allow_attestation, r.started_at, r.last_interaction_at, r.created_at, \
+         r.indexed_at, r.record \
+         FROM relationships r \
+         JOIN relationship_participants p0 ON p0.relationship_uri = r.uri AND p0.position = 0 \
+         JOIN relationship_participants p1 ON p1.relationship_uri = r.uri AND p1.position = 1 "
+    };
+}
+
+macro_rules! attestation_columns {
+    () => {
+        "uri, cid, attester, target_uri, attestation_type, confidence, evidence, \
+         suggested_strength, created_at, indexed_at, record"
+    };
+}
+
+macro_rules! trust_snapshot_columns {
+    () => {
+        "did, trust_score, reputation, reciprocity, consistency, relationship_count, \
+         verified_relationship_count, calculated_at"
+    };
+}
+
+/// `$1` did, `$2` lowercased handle, `$3` name, `$4` entity_type, `$5` bio,
+/// `$6` avatar_url, `$7` profile_uri, `$8` profile_cid, `$9` created_at.
+pub(crate) const CREATE_ENTITY: &str = concat!(
+    "INSERT INTO entities (",
+    entity_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9, $9) RETURNING ",
+    entity_columns!()
+);
+
+/// `$1` did.
+pub(crate) const GET_ENTITY: &str = concat!(
+    "SELECT ",
+    entity_columns!(),
+    " FROM entities WHERE did = $1"
+);
+
+/// `$1` did; locks the row until the transaction ends (PostgreSQL only).
+pub(crate) const GET_ENTITY_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    entity_columns!(),
+    " FROM entities WHERE did = $1 FOR UPDATE"
+);
+
+/// `$1` lowercased handle.
+pub(crate) const GET_ENTITY_BY_HANDLE: &str = concat!(
+    "SELECT ",
+    entity_columns!(),
+    " FROM entities WHERE handle = $1"
+);
+
+/// `$1` did, `$2` lowercased handle, `$3` name, `$4` bio, `$5` avatar_url,
+/// `$6` profile_uri, `$7` profile_cid, `$8` updated_at.
+pub(crate) const UPDATE_ENTITY: &str = concat!(
+    "UPDATE entities SET handle = $2, name = $3, bio = $4, avatar_url = $5, \
+     profile_uri = $6, profile_cid = $7, updated_at = $8 WHERE did = $1 RETURNING ",
+    entity_columns!()
+);
+
+/// `$1` did.
+pub(crate) const DELETE_ENTITY: &str = "DELETE FROM entities WHERE did = $1";
+
+/// `$1` uri, `$2` cid, `$3` author, `$4` rel_type, `$5` strength, `$6` context,
+/// `$7` visibility, `$8` allow_discovery, `$9` allow_attestation,
+/// `$10` started_at, `$11` last_interaction_at, `$12` created_at,
+/// `$13` indexed_at, `$14` record. A repeat replaces every field.
+pub(crate) const UPSERT_RELATIONSHIP: &str = "INSERT INTO relationships (uri, cid, author, \
+     rel_type, strength, context, visibility, allow_discovery, allow_attestation, started_at, \
+     last_interaction_at, created_at, indexed_at, record) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, author = excluded.author, \
+     rel_type = excluded.rel_type, strength = excluded.strength, context = excluded.context, \
+     visibility = excluded.visibility, allow_discovery = excluded.allow_discovery, \
+     allow_attestation = excluded.allow_attestation, started_at = excluded.started_at, \
+     last_interaction_at = excluded.last_interaction_at, created_at = excluded.created_at, \
+     indexed_at = excluded.indexed_at, record = excluded.record";
+
+/// `$1` relationship uri.
+pub(crate) const DELETE_PARTICIPANTS: &str =
+    "DELETE FROM relationship_participants WHERE relationship_uri = $1";
+
+/// `$1` relationship uri, `$2` first participant, `$3` second participant.
+pub(crate) const INSERT_PARTICIPANTS: &str = "INSERT INTO relationship_participants \
+     (relationship_uri, did, position) VALUES ($1, $2, 0), ($1, $3, 1)";
+
+/// `$1` uri.
+pub(crate) const GET_RELATIONSHIP: &str = concat!(select_relationships!(), "WHERE r.uri = $1");
+
+/// `$1` uri.
+pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE uri = $1";
+
+/// `$1` did.
+pub(crate) const RELATIONSHIPS_OF: &str = concat!(
+    select_relationships!(),
+    "WHERE r.uri IN (SELECT relationship_uri FROM relationship_participants WHERE did = $1) \
+     ORDER BY r.uri"
+);
+
+/// `$1` limit.
+pub(crate) const LIST_RELATIONSHIPS_FIRST: &str =
+    concat!(select_relationships!(), "ORDER BY r.uri LIMIT $1");
+
+/// `$1` exclusive lower bound on uri, `$2` limit.
+pub(crate) const LIST_RELATIONSHIPS_AFTER: &str = concat!(
+    select_relationships!(),
+    "WHERE r.uri > $1 ORDER BY r.uri LIMIT $2"
+);
+
+/// `$1` uri, `$2` cid, `$3` attester, `$4` target_uri, `$5` attestation_type,
+/// `$6` confidence, `$7` evidence, `$8` suggested_strength, `$9` created_at,
+/// `$10` indexed_at, `$11` record. A repeat replaces every field.
+pub(crate) const UPSERT_ATTESTATION: &str = concat!(
+    "INSERT INTO attestations (",
+    attestation_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, attester = excluded.attester, \
+     target_uri = excluded.target_uri, attestation_type = excluded.attestation_type, \
+     confidence = excluded.confidence, evidence = excluded.evidence, \
+     suggested_strength = excluded.suggested_strength, created_at = excluded.created_at, \
+     indexed_at = excluded.indexed_at, record = excluded.record"
+);
+
+/// `$1` uri.
+pub(crate) const GET_ATTESTATION: &str = concat!(
+    "SELECT ",
+    attestation_columns!(),
+    " FROM attestations WHERE uri = $1"
+);
+
+/// `$1` uri.
+pub(crate) const DELETE_ATTESTATION: &str = "DELETE FROM attestations WHERE uri = $1";
+
+/// `$1` target relationship uri.
+pub(crate) const ATTESTATIONS_FOR: &str = concat!(
+    "SELECT ",
+    attestation_columns!(),
+    " FROM attestations WHERE target_uri = $1 ORDER BY created_at DESC, uri DESC"
+);
+
+/// `$1` did, `$2` trust_score, `$3` reputation, `$4` reciprocity,
+/// `$5` consistency, `$6` relationship_count, `$7` verified_relationship_count,
+/// `$8` calculated_at. A repeat for the same (did, calculated_at) replaces it.
+pub(crate) const PUT_TRUST_SNAPSHOT: &str = concat!(
+    "INSERT INTO trust_snapshots (",
+    trust_snapshot_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (did, calculated_at) DO UPDATE SET trust_score = excluded.trust_score, \
+     reputation = excluded.reputation, reciprocity = excluded.reciprocity, \
+     consistency = excluded.consistency, relationship_count = excluded.relationship_count, \
+     verified_relationship_count = excluded.verified_relationship_count"
+);
+
+/// `$1` did.
+pub(crate) const LATEST_TRUST_SNAPSHOT: &str = concat!(
+    "SELECT ",
+    trust_snapshot_columns!(),
+    " FROM trust_snapshots WHERE did = $1 ORDER BY calculated_at DESC LIMIT 1"
+);
+
+/// `$1` key.
+pub(crate) const GET_STATE: &str = "SELECT value FROM state WHERE key = $1";
+
+/// `$1` key, `$2` value.
+pub(crate) const PUT_STATE: &str = "INSERT INTO state (key, value) VALUES ($1, $2) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// A trivial round trip.
+pub(crate) const PING: &str = "SELECT 1";
