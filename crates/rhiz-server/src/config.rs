@@ -169,24 +169,8 @@ impl Config {
     /// The configuration as TOML, with secrets masked, for `rhiz config`.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
-        shown.database_url = Some(mask_url_password(&self.store_url()));
+        shown.database_url = Some(rhiz_store::mask_password(&self.store_url()));
         toml::to_string(&shown).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
-    }
-}
-
-/// Replaces the password of a URL (`scheme://user:password@host`) by `****`.
-pub fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:****@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -380,7 +364,7 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
                         "database_url",
                         format!(
                             "must start with sqlite://, postgres:// or postgresql://, got {:?}",
-                            mask_url_password(url)
+                            rhiz_store::mask_password(url)
                         ),
                     ))
                 }
@@ -616,20 +600,12 @@ mod tests {
 
     #[test]
     fn passwords_are_masked() {
-        assert_eq!(
-            mask_url_password("postgres://rhiz:s3cret@db:5432/rhiz"),
-            "postgres://rhiz:****@db:5432/rhiz"
-        );
-        assert_eq!(
-            mask_url_password("postgres://db/rhiz"),
-            "postgres://db/rhiz"
-        );
         let config = Config {
             database_url: Some("postgres://rhiz:s3cret@db/rhiz".to_owned()),
             ..Config::default()
         };
         let shown = config.to_masked_toml();
         assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("****"), "{shown}");
+        assert!(shown.contains("rhiz:***@db"), "{shown}");
     }
 }

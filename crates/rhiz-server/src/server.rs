@@ -6,7 +6,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{mask_url_password, Config};
+use crate::config::Config;
 use crate::{app, AppState};
 
 /// Opens the store, serves HTTP on `config.listen` until SIGINT or SIGTERM,
@@ -14,9 +14,12 @@ use crate::{app, AppState};
 /// closes the store.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store_url = config.store_url();
-    let store = rhiz_store::open(&store_url)
-        .await
-        .with_context(|| format!("cannot open the store at {}", mask_url_password(&store_url)))?;
+    let store = rhiz_store::open(&store_url).await.with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            rhiz_store::mask_password(&store_url)
+        )
+    })?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

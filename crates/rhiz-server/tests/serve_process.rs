@@ -267,7 +267,7 @@ fn config_prints_the_effective_values_with_secrets_masked() {
         "flag beats all"
     );
     let url = shown["database_url"].as_str().unwrap();
-    assert_eq!(url, "postgres://rhiz:****@db.internal:5432/rhiz");
+    assert_eq!(url, "postgres://rhiz:***@db.internal:5432/rhiz");
 }
 
 #[test]
