@@ -72,7 +72,10 @@ as_pg() {
     "$@"
   fi
 }
-[ "$(id -u)" -eq 0 ] && chown postgres "$PG_DATA"
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  chown postgres "$PG_DATA"
+fi
 
 cleanup() {
   local status=$?
