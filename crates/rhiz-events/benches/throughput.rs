@@ -1,0 +1,316 @@
+//! Sustained durable throughput and ingest-to-applied latency of the
+//! pipeline on the embedded log, with raw baselines measured in the same run.
+//!
+//! `cargo bench -p rhiz-events --bench throughput` (optional arguments:
+//! `events=N runs=N rate=N seconds=N`). Prints one line per measurement and
+//! the medians.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rhiz_events::{
+    async_trait, EventLog, Handler, HandlerError, JsonCodec, Lane, Pipeline, PipelineConfig,
+    SqliteEventLog, SqliteLogOptions, Submission, SubmitOutcome,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// Events per producer call, as `POST /internal/events/batch` would send them.
+const BATCH: usize = 1_000;
+const PRODUCERS: usize = 4;
+const KEYS: u64 = 10_000;
+
+#[derive(Serialize, Deserialize)]
+struct BenchEvent {
+    index: u64,
+    uri: String,
+    body: String,
+}
+
+fn bench_event(index: u64) -> BenchEvent {
+    BenchEvent {
+        index,
+        uri: key_of(index),
+        body: format!(
+            "{{\"participants\":[\"did:plc:{:024}\",\"did:plc:{:024}\"],\"type\":\"colleague\",\"strength\":{},\"created_at\":\"2026-11-23T21:00:00Z\"}}",
+            index % 977,
+            index % 1013,
+            index % 101
+        ),
+    }
+}
+
+fn key_of(index: u64) -> String {
+    // A cheap scramble so consecutive events hit different keys.
+    let k = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) % KEYS;
+    format!("at://did:plc:{k:024}/net.rhiz.relationship.record/{k}")
+}
+
+fn submission(index: u64) -> Submission<BenchEvent> {
+    let event = bench_event(index);
+    Submission {
+        id: format!("ev-{index}"),
+        key: event.uri.clone(),
+        lane: Lane::ALL[(index % 4) as usize],
+        event_type: "relationship.created".into(),
+        payload: event,
+    }
+}
+
+/// Counts applies and records ingest-to-applied latency by event index.
+struct Counter {
+    applied: AtomicUsize,
+    target: usize,
+    done: Notify,
+    started: Instant,
+    submitted_at: Vec<AtomicU64>,
+    latencies: Mutex<Vec<Duration>>,
+}
+
+impl Counter {
+    fn new(target: usize) -> Self {
+        Self {
+            applied: AtomicUsize::new(0),
+            target,
+            done: Notify::new(),
+            started: Instant::now(),
+            submitted_at: (0..target).map(|_| AtomicU64::new(0)).collect(),
+            latencies: Mutex::new(Vec::with_capacity(target)),
+        }
+    }
+
+    fn mark_submitted(&self, index: u64) {
+        let ns = self.started.elapsed().as_nanos() as u64;
+        self.submitted_at[index as usize].store(ns, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Handler<BenchEvent> for Counter {
+    async fn apply(&self, event: &BenchEvent) -> Result<(), HandlerError> {
+        let submitted = self.submitted_at[event.index as usize].load(Ordering::Relaxed);
+        if submitted > 0 {
+            let now = self.started.elapsed().as_nanos() as u64;
+            self.latencies
+                .lock()
+                .unwrap()
+                .push(Duration::from_nanos(now.saturating_sub(submitted)));
+        }
+        if self.applied.fetch_add(1, Ordering::Relaxed) + 1 == self.target {
+            self.done.notify_one();
+        }
+        Ok(())
+    }
+}
+
+async fn start(dir: &Path, counter: Arc<Counter>, capacity: usize) -> Pipeline<BenchEvent> {
+    let log: Arc<dyn EventLog> = Arc::new(
+        SqliteEventLog::open(dir.join("events.db"), SqliteLogOptions::default())
+            .await
+            .unwrap(),
+    );
+    let config = PipelineConfig {
+        capacity,
+        lane_capacity: capacity,
+        retry_after_min: Duration::from_millis(2),
+        ..PipelineConfig::default()
+    };
+    Pipeline::builder(log, counter, Arc::new(JsonCodec::new()))
+        .config(config)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// Durable append + apply of `events` by `PRODUCERS` concurrent batch
+/// producers honouring backpressure; events/s until all are applied and
+/// acknowledged.
+async fn pipeline_throughput(events: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = Arc::new(Counter::new(events));
+    let pipeline = start(dir.path(), counter.clone(), 20_000).await;
+    let began = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|_| {
+            let (pipeline, next) = (pipeline.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let first = next.fetch_add(BATCH as u64, Ordering::Relaxed);
+                    if first >= events as u64 {
+                        return;
+                    }
+                    let last = (first + BATCH as u64).min(events as u64);
+                    let mut rest: Vec<u64> = (first..last).collect();
+                    while !rest.is_empty() {
+                        let batch = rest.iter().map(|&i| submission(i)).collect();
+                        let outcomes = pipeline.submit_batch(batch).await.unwrap();
+                        let taken = outcomes
+                            .iter()
+                            .take_while(|o| matches!(o, SubmitOutcome::Accepted { .. }))
+                            .count();
+                        rest.drain(..taken);
+                        if let Some(SubmitOutcome::Refused { retry_after }) = outcomes.get(taken) {
+                            tokio::time::sleep(*retry_after).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.unwrap();
+    }
+    counter.done.notified().await;
+    pipeline.shutdown().await.unwrap();
+    events as f64 / began.elapsed().as_secs_f64()
+}
+
+/// Plain batched inserts of the same rows into the same schema, WAL +
+/// `synchronous=FULL`, one transaction per `BATCH` rows.
+fn raw_sqlite(events: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("raw.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+           lane INTEGER NOT NULL, event_type TEXT NOT NULL, payload BLOB NOT NULL,
+           enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL,
+           next_attempt_at INTEGER, last_error TEXT, updated_at INTEGER NOT NULL);
+         CREATE INDEX events_pending ON events(seq) WHERE state = 0;",
+    )
+    .unwrap();
+    let rows: Vec<(String, String, Vec<u8>)> = (0..events as u64)
+        .map(|i| {
+            let s = submission(i);
+            (s.id, s.key, serde_json::to_vec(&s.payload).unwrap())
+        })
+        .collect();
+    let began = Instant::now();
+    for chunk in rows.chunks(BATCH) {
+        conn.execute_batch("BEGIN").unwrap();
+        {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO events (id, key, lane, event_type, payload, enqueued_at, state, updated_at)
+                     VALUES (?1, ?2, 2, 'relationship.created', ?3, 0, 0, 0)",
+                )
+                .unwrap();
+            for (id, key, payload) in chunk {
+                insert.execute(rusqlite::params![id, key, payload]).unwrap();
+            }
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    events as f64 / began.elapsed().as_secs_f64()
+}
+
+/// A dedicated append-only file log: length-prefixed records, one
+/// `fdatasync` per `BATCH` records. The ceiling a home-made log could reach.
+fn raw_file_log(events: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("raw.log"))
+        .unwrap();
+    let records: Vec<Vec<u8>> = (0..events as u64)
+        .map(|i| serde_json::to_vec(&bench_event(i)).unwrap())
+        .collect();
+    let began = Instant::now();
+    let mut buffer = Vec::new();
+    for chunk in records.chunks(BATCH) {
+        buffer.clear();
+        for r in chunk {
+            buffer.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            buffer.extend_from_slice(r);
+        }
+        file.write_all(&buffer).unwrap();
+        file.sync_data().unwrap();
+    }
+    events as f64 / began.elapsed().as_secs_f64()
+}
+
+/// Single-event submissions at a steady `rate` per second for `seconds`, as
+/// independent HTTP requests would arrive; ingest-to-applied latencies.
+async fn steady_latency(rate: u64, seconds: u64) -> (Duration, Duration, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let total = (rate * seconds) as usize;
+    let counter = Arc::new(Counter::new(total));
+    let pipeline = start(dir.path(), counter.clone(), 10_000).await;
+    let per_tick = rate / 1_000;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let mut index = 0u64;
+    while (index as usize) < total {
+        tick.tick().await;
+        for _ in 0..per_tick {
+            let (pipeline, counter) = (pipeline.clone(), counter.clone());
+            let i = index;
+            index += 1;
+            tokio::spawn(async move {
+                counter.mark_submitted(i);
+                let outcome = pipeline.submit(submission(i)).await.unwrap();
+                assert!(matches!(outcome, SubmitOutcome::Accepted { .. }));
+            });
+        }
+    }
+    counter.done.notified().await;
+    pipeline.shutdown().await.unwrap();
+    let mut latencies = std::mem::take(&mut *counter.latencies.lock().unwrap());
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.5), at(0.99), *latencies.last().unwrap())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .filter_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .find_map(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let events = arg("events", 200_000) as usize;
+    let runs = arg("runs", 5) as usize;
+    let rate = arg("rate", 5_000);
+    let seconds = arg("seconds", 5);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (mut pipe, mut raw, mut file, mut p50s, mut p99s, mut maxes) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for run in 1..=runs {
+        let r = raw_sqlite(events);
+        let f = raw_file_log(events);
+        let p = rt.block_on(pipeline_throughput(events));
+        let (p50, p99, max) = rt.block_on(steady_latency(rate, seconds));
+        println!(
+            "run {run}: pipeline {p:.0} ev/s, raw sqlite {r:.0} rows/s (ratio {:.2}), raw file log {f:.0} rec/s; \
+             at {rate}/s p50 {p50:?} p99 {p99:?} max {max:?}",
+            p / r
+        );
+        pipe.push(p);
+        raw.push(r);
+        file.push(f);
+        p50s.push(p50.as_secs_f64() * 1e3);
+        p99s.push(p99.as_secs_f64() * 1e3);
+        maxes.push(max.as_secs_f64() * 1e3);
+    }
+    let (p, r) = (median(pipe), median(raw));
+    println!(
+        "median of {runs}: pipeline {p:.0} ev/s; raw sqlite {r:.0} rows/s; ratio {:.2}; raw file log {:.0} rec/s; \
+         latency at {rate}/s p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        p / r,
+        median(file),
+        median(p50s),
+        median(p99s),
+        median(maxes)
+    );
+}

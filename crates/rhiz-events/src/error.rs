@@ -1,0 +1,55 @@
+use thiserror::Error;
+
+/// Everything that can go wrong in this crate.
+///
+/// Backpressure is not an error: a refused event is reported as
+/// [`SubmitOutcome::Refused`](crate::SubmitOutcome::Refused) so the caller can
+/// tell the producer when to retry.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EventsError {
+    /// A configuration value is out of range; `field` names it.
+    #[error("invalid configuration: `{field}` {reason}")]
+    Config {
+        /// The configuration field at fault.
+        field: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// The embedded log's database failed.
+    #[error("event log storage failed while {operation}")]
+    Storage {
+        /// What the log was doing.
+        operation: &'static str,
+        /// The database error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The log's directory or file could not be prepared.
+    #[error("event log file {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A payload could not be encoded or decoded by the codec.
+    #[error("payload codec failed for event `{event_id}`: {message}")]
+    Codec {
+        /// The event whose payload failed.
+        event_id: String,
+        /// The codec's message.
+        message: String,
+    },
+    /// The log failed to write a group of submitted events; none of them was
+    /// written.
+    #[error("appending to the event log failed: {0}")]
+    Append(String),
+    /// The log or pipeline is shut down and takes no more work.
+    #[error("the event log is closed")]
+    Closed,
+    /// No dead letter has this id.
+    #[error("no dead letter with id `{0}`")]
+    DeadLetterNotFound(String),
+}

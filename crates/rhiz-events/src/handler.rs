@@ -1,0 +1,45 @@
+use async_trait::async_trait;
+
+/// Why applying an event failed, which decides what happens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerError {
+    /// Worth retrying (a database was unavailable): the event is tried again
+    /// after a backoff, up to the configured attempts, then dead-lettered.
+    Transient(String),
+    /// Retrying cannot help (a rule is broken): the event goes to the
+    /// dead-letter queue at once.
+    Permanent(String),
+}
+
+impl HandlerError {
+    /// The error message.
+    pub fn message(&self) -> &str {
+        match self {
+            HandlerError::Transient(m) | HandlerError::Permanent(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandlerError::Transient(m) => write!(f, "transient: {m}"),
+            HandlerError::Permanent(m) => write!(f, "permanent: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+/// Applies events; provided by the caller.
+///
+/// The pipeline delivers every accepted event at least once, one at a time per
+/// partition key and in append order. After a crash between a successful
+/// `apply` and its acknowledgement reaching the disk, the event is delivered
+/// again: a handler that must apply exactly once in effect makes `apply`
+/// idempotent (for Rhiz, by event id or record (URI, CID)).
+#[async_trait]
+pub trait Handler<P>: Send + Sync + 'static {
+    /// Applies one event.
+    async fn apply(&self, event: &P) -> Result<(), HandlerError>;
+}

@@ -1,0 +1,91 @@
+//! Durable event log and apply pipeline, generic over the event payload.
+//!
+//! An [`EventLog`] keeps events durable from the moment they are accepted
+//! until they are applied or given up on (the dead-letter queue). The
+//! embedded implementation, [`SqliteEventLog`], is a SQLite file in WAL mode
+//! with `synchronous=FULL`, written by one thread with group commit.
+//!
+//! A [`Pipeline`] sits on a log and applies its events with a caller's
+//! [`Handler`]:
+//!
+//! - four priority [`Lane`]s with weighted scheduling, so no lane starves;
+//! - a worker pool; events with the same partition key are applied one at a
+//!   time, in log order, even while one of them waits for a retry;
+//! - backpressure in one place ([`Pipeline::submit_batch`]): above a share of
+//!   capacity, or when a lane is full, events are refused with a
+//!   `retry_after`, never dropped;
+//! - retries with exponential backoff and full jitter, then dead letters that
+//!   can be listed, replayed and purged;
+//! - recovery: a new pipeline applies every event its log still holds as pending;
+//! - idempotency by event id: a repeated id is reported as a duplicate;
+//! - [metrics](MetricsSnapshot) for every step.
+//!
+//! Delivery is at least once: an event applied just before a crash, whose
+//! acknowledgement had not reached the disk, is applied again on recovery.
+//! Handlers that must apply exactly once in effect are idempotent.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rhiz_events::{
+//!     async_trait, Handler, HandlerError, JsonCodec, Lane, Pipeline, SqliteEventLog,
+//!     SqliteLogOptions, Submission, SubmitOutcome,
+//! };
+//!
+//! struct Print;
+//!
+//! #[async_trait]
+//! impl Handler<String> for Print {
+//!     async fn apply(&self, event: &String) -> Result<(), HandlerError> {
+//!         println!("applied {event}");
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), rhiz_events::EventsError> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let log = SqliteEventLog::open(dir.path().join("events.db"), SqliteLogOptions::default()).await?;
+//! let pipeline = Pipeline::builder(Arc::new(log), Arc::new(Print), Arc::new(JsonCodec::new()))
+//!     .build()
+//!     .await?;
+//!
+//! let outcome = pipeline
+//!     .submit(Submission {
+//!         id: "event-1".into(),
+//!         key: "at://did:plc:abc/net.rhiz.relationship.record/1".into(),
+//!         lane: Lane::Normal,
+//!         event_type: "relationship.created".into(),
+//!         payload: "hello".to_string(),
+//!     })
+//!     .await?;
+//! assert!(matches!(outcome, SubmitOutcome::Accepted { .. }));
+//! pipeline.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod codec;
+mod config;
+mod error;
+mod event;
+mod handler;
+mod log;
+mod metrics;
+mod pipeline;
+mod scheduler;
+mod sqlite;
+
+pub use async_trait::async_trait;
+pub use codec::{Codec, JsonCodec};
+pub use config::PipelineConfig;
+pub use error::EventsError;
+pub use event::{
+    AppendOutcome, DeadLetterFilter, EventState, Lane, LogCounts, NewEvent, StoredEvent,
+};
+pub use handler::{Handler, HandlerError};
+pub use log::EventLog;
+pub use metrics::{CounterSnapshot, HistogramSnapshot, MetricsSnapshot};
+pub use pipeline::{Pipeline, PipelineBuilder, Submission, SubmitOutcome};
+pub use sqlite::{SqliteEventLog, SqliteLogOptions};

@@ -1,0 +1,642 @@
+//! The embedded log: one SQLite file (WAL, `synchronous=FULL`) owned by a
+//! dedicated writer thread that commits every command waiting in its queue in
+//! one transaction (group commit), so one fsync covers many appends.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use tokio::sync::oneshot;
+
+use crate::event::{from_micros, to_micros};
+use crate::{
+    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, Lane, LogCounts, NewEvent,
+    StoredEvent,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    key             TEXT    NOT NULL,
+    lane            INTEGER NOT NULL,
+    event_type      TEXT    NOT NULL,
+    payload         BLOB    NOT NULL,
+    enqueued_at     INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    state           INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    last_error      TEXT,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_pending ON events(seq) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS events_dead ON events(seq) WHERE state = 2;
+";
+
+const COLUMNS: &str =
+    "seq, id, key, lane, event_type, payload, enqueued_at, attempts, state, next_attempt_at, last_error, updated_at";
+
+const PENDING: i64 = 0;
+const APPLIED: i64 = 1;
+
+/// Applied rows removed per retention sweep, so a sweep never stalls appends for long.
+const SWEEP_BATCH: i64 = 10_000;
+
+/// Options of the embedded log.
+#[derive(Debug, Clone)]
+pub struct SqliteLogOptions {
+    /// How long the ids of applied events are remembered as duplicates.
+    /// Default 24 hours.
+    pub idempotency_retention: Duration,
+    /// Most commands committed in one transaction. Default 4,096.
+    pub max_group_commit: usize,
+}
+
+impl Default for SqliteLogOptions {
+    fn default() -> Self {
+        Self {
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            max_group_commit: 4096,
+        }
+    }
+}
+
+/// The embedded, durable [`EventLog`]: a SQLite database file in WAL mode
+/// with `synchronous=FULL`, opened in exclusive locking mode (one process at a
+/// time), written by one dedicated thread with group commit.
+///
+/// Every call is a command to that thread; a call returns after the
+/// transaction holding its command has committed, so an appended event is on
+/// disk when `append` returns.
+#[derive(Debug)]
+pub struct SqliteEventLog {
+    commands: mpsc::Sender<Command>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EventsError>>;
+
+enum Command {
+    Append(Vec<NewEvent>, Reply<Vec<AppendOutcome>>),
+    Ack(Vec<u64>, Reply<()>),
+    Fail(u64, String, SystemTime, Reply<u32>),
+    Dead(u64, String, Reply<()>),
+    Pending(u64, usize, Reply<Vec<StoredEvent>>),
+    DeadLetters(DeadLetterFilter, usize, usize, Reply<Vec<StoredEvent>>),
+    Replay(DeadLetterFilter, Reply<Vec<StoredEvent>>),
+    Purge(DeadLetterFilter, Reply<u64>),
+    Counts(Reply<LogCounts>),
+    Close(Reply<()>),
+}
+
+impl SqliteEventLog {
+    /// Opens (creating if needed) the log at `path` and starts its writer thread.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        options: SqliteLogOptions,
+    ) -> Result<Self, EventsError> {
+        if options.max_group_commit == 0 {
+            return Err(EventsError::Config {
+                field: "max_group_commit",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let path = path.as_ref().to_path_buf();
+        let (commands, receiver) = mpsc::channel();
+        let (opened, opened_rx) = oneshot::channel();
+        thread::Builder::new()
+            .name("rhiz-events-writer".into())
+            .spawn(move || match Writer::open(&path, options) {
+                Ok(writer) => {
+                    let _ = opened.send(Ok(()));
+                    writer.run(receiver);
+                }
+                Err(e) => {
+                    let _ = opened.send(Err(e));
+                }
+            })
+            .map_err(|source| EventsError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        opened_rx.await.map_err(|_| EventsError::Closed)??;
+        Ok(Self { commands })
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EventsError> {
+        let (reply, response) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .map_err(|_| EventsError::Closed)?;
+        response.await.map_err(|_| EventsError::Closed)?
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteEventLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EventsError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.call(|r| Command::Append(events, r)).await
+    }
+
+    async fn pending(&self, after_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
+        self.call(|r| Command::Pending(after_seq, limit, r)).await
+    }
+
+    async fn ack(&self, seqs: Vec<u64>) -> Result<(), EventsError> {
+        self.call(|r| Command::Ack(seqs, r)).await
+    }
+
+    async fn record_failure(
+        &self,
+        seq: u64,
+        error: String,
+        next_attempt_at: SystemTime,
+    ) -> Result<u32, EventsError> {
+        self.call(|r| Command::Fail(seq, error, next_attempt_at, r))
+            .await
+    }
+
+    async fn move_to_dead_letters(&self, seq: u64, error: String) -> Result<(), EventsError> {
+        self.call(|r| Command::Dead(seq, error, r)).await
+    }
+
+    async fn dead_letters(
+        &self,
+        filter: DeadLetterFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        self.call(|r| Command::DeadLetters(filter, offset, limit, r))
+            .await
+    }
+
+    async fn replay_dead_letters(
+        &self,
+        filter: DeadLetterFilter,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        self.call(|r| Command::Replay(filter, r)).await
+    }
+
+    async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {
+        self.call(|r| Command::Purge(filter, r)).await
+    }
+
+    async fn counts(&self) -> Result<LogCounts, EventsError> {
+        self.call(Command::Counts).await
+    }
+
+    async fn close(&self) -> Result<(), EventsError> {
+        match self.call(Command::Close).await {
+            Err(EventsError::Closed) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Owns the connection; runs on the writer thread only.
+struct Writer {
+    conn: Connection,
+    options: SqliteLogOptions,
+    last_sweep: Instant,
+}
+
+fn storage(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> EventsError {
+    move |source| EventsError::Storage { operation, source }
+}
+
+/// Result of one command inside a group transaction, replied after commit.
+enum Done {
+    Append(
+        Reply<Vec<AppendOutcome>>,
+        Result<Vec<AppendOutcome>, EventsError>,
+    ),
+    Ack(Reply<()>, Result<(), EventsError>),
+    Fail(Reply<u32>, Result<u32, EventsError>),
+    Dead(Reply<()>, Result<(), EventsError>),
+    Replay(
+        Reply<Vec<StoredEvent>>,
+        Result<Vec<StoredEvent>, EventsError>,
+    ),
+    Purge(Reply<u64>, Result<u64, EventsError>),
+}
+
+impl Done {
+    /// Sends the result, or `failure` instead when the commit failed.
+    fn reply(self, failure: Option<&rusqlite::Error>) {
+        fn send<T>(
+            reply: Reply<T>,
+            result: Result<T, EventsError>,
+            failure: Option<&rusqlite::Error>,
+        ) {
+            let result = match failure {
+                Some(e) => Err(EventsError::Storage {
+                    operation: "committing",
+                    source: clone_error(e),
+                }),
+                None => result,
+            };
+            let _ = reply.send(result);
+        }
+        match self {
+            Done::Append(r, v) => send(r, v, failure),
+            Done::Ack(r, v) => send(r, v, failure),
+            Done::Fail(r, v) => send(r, v, failure),
+            Done::Dead(r, v) => send(r, v, failure),
+            Done::Replay(r, v) => send(r, v, failure),
+            Done::Purge(r, v) => send(r, v, failure),
+        }
+    }
+}
+
+fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            rusqlite::Error::SqliteFailure(*code, message.clone())
+        }
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
+impl Writer {
+    fn open(path: &PathBuf, options: SqliteLogOptions) -> Result<Self, EventsError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| EventsError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(storage("opening the log"))?;
+        conn.busy_timeout(Duration::ZERO)
+            .map_err(storage("configuring the log"))?;
+        conn.execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE;
+             PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;",
+        )
+        .map_err(storage("locking the log (is another process using it?)"))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(storage("creating the schema"))?;
+        Ok(Self {
+            conn,
+            options,
+            last_sweep: Instant::now(),
+        })
+    }
+
+    fn run(mut self, receiver: mpsc::Receiver<Command>) {
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.options.max_group_commit {
+                match receiver.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            if self.execute(batch) {
+                return;
+            }
+            self.sweep_if_due();
+        }
+    }
+
+    /// Runs a group of commands in one transaction and replies after the
+    /// commit. Returns true when a close was requested.
+    fn execute(&mut self, batch: Vec<Command>) -> bool {
+        let mut done = Vec::with_capacity(batch.len());
+        let mut close = Vec::new();
+        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            for command in batch {
+                fail_command(command, &e);
+            }
+            return false;
+        }
+        for command in batch {
+            match command {
+                Command::Append(events, r) => {
+                    let result = self.in_savepoint(|w| w.append(&events));
+                    done.push(Done::Append(r, result));
+                }
+                Command::Ack(seqs, r) => done.push(Done::Ack(r, self.ack(&seqs))),
+                Command::Fail(seq, error, at, r) => {
+                    done.push(Done::Fail(r, self.fail(seq, &error, at)));
+                }
+                Command::Dead(seq, error, r) => done.push(Done::Dead(r, self.dead(seq, &error))),
+                Command::Replay(filter, r) => done.push(Done::Replay(r, self.replay(&filter))),
+                Command::Purge(filter, r) => done.push(Done::Purge(r, self.purge(&filter))),
+                Command::Pending(after, limit, r) => {
+                    let _ = r.send(self.pending(after, limit));
+                }
+                Command::DeadLetters(filter, offset, limit, r) => {
+                    let _ = r.send(self.dead_letters(&filter, offset, limit));
+                }
+                Command::Counts(r) => {
+                    let _ = r.send(self.counts());
+                }
+                Command::Close(r) => close.push(r),
+            }
+        }
+        let commit = self.conn.execute_batch("COMMIT").err();
+        if commit.is_some() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        for d in done {
+            d.reply(commit.as_ref());
+        }
+        let closing = !close.is_empty();
+        for r in close {
+            let _ = r.send(Ok(()));
+        }
+        closing
+    }
+
+    /// Runs `f` so that its writes are all kept or all undone.
+    fn in_savepoint<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, EventsError>,
+    ) -> Result<T, EventsError> {
+        self.conn
+            .execute_batch("SAVEPOINT command")
+            .map_err(storage("opening a savepoint"))?;
+        let result = f(self);
+        let end = if result.is_ok() {
+            "RELEASE command"
+        } else {
+            "ROLLBACK TO command; RELEASE command"
+        };
+        self.conn
+            .execute_batch(end)
+            .map_err(storage("closing a savepoint"))?;
+        result
+    }
+
+    fn append(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
+        let now = to_micros(SystemTime::now());
+        let mut insert = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (id, key, lane, event_type, payload, enqueued_at, state, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6) ON CONFLICT(id) DO NOTHING",
+            )
+            .map_err(storage("preparing an append"))?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for e in events {
+            let inserted = insert
+                .execute(params![
+                    e.id,
+                    e.key,
+                    e.lane.index() as i64,
+                    e.event_type,
+                    e.payload,
+                    now
+                ])
+                .map_err(storage("appending"))?;
+            outcomes.push(if inserted == 0 {
+                AppendOutcome::Duplicate
+            } else {
+                AppendOutcome::Appended {
+                    seq: self.conn.last_insert_rowid() as u64,
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+
+    fn ack(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
+        let now = to_micros(SystemTime::now());
+        let mut update = self
+            .conn
+            .prepare_cached(
+                "UPDATE events SET state = 1, payload = X'', updated_at = ?2 WHERE seq = ?1 AND state = 0",
+            )
+            .map_err(storage("preparing an ack"))?;
+        for &seq in seqs {
+            update
+                .execute(params![seq as i64, now])
+                .map_err(storage("acknowledging"))?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, seq: u64, error: &str, next: SystemTime) -> Result<u32, EventsError> {
+        let attempts: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE events SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, updated_at = ?4
+                 WHERE seq = ?1 AND state = 0 RETURNING attempts",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![seq as i64, error, to_micros(next), to_micros(SystemTime::now())],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(storage("recording a failure"))?;
+        Ok(attempts.unwrap_or(0) as u32)
+    }
+
+    fn dead(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE events SET state = 2, attempts = attempts + 1, last_error = ?2,
+                 next_attempt_at = NULL, updated_at = ?3 WHERE seq = ?1 AND state = 0",
+            )
+            .and_then(|mut s| s.execute(params![seq as i64, error, to_micros(SystemTime::now())]))
+            .map_err(storage("moving to dead letters"))?;
+        Ok(())
+    }
+
+    fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE state = 0 AND seq > ?1 ORDER BY seq LIMIT ?2"
+        );
+        self.query(&sql, vec![Value::Integer(after as i64), limit_value(limit)])
+            .map_err(storage("reading pending events"))
+    }
+
+    fn dead_letters(
+        &self,
+        filter: &DeadLetterFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        let (condition, mut values) = filter_sql(filter);
+        values.push(limit_value(limit));
+        values.push(Value::Integer(offset as i64));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY seq LIMIT ?{} OFFSET ?{}",
+            values.len() - 1,
+            values.len()
+        );
+        self.query(&sql, values)
+            .map_err(storage("listing dead letters"))
+    }
+
+    fn replay(&mut self, filter: &DeadLetterFilter) -> Result<Vec<StoredEvent>, EventsError> {
+        let (condition, mut values) = filter_sql(filter);
+        values.push(Value::Integer(to_micros(SystemTime::now())));
+        let sql = format!(
+            "UPDATE events SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = ?{}
+             WHERE {condition} RETURNING {COLUMNS}",
+            values.len()
+        );
+        let mut events = self
+            .query(&sql, values)
+            .map_err(storage("replaying dead letters"))?;
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
+    fn purge(&mut self, filter: &DeadLetterFilter) -> Result<u64, EventsError> {
+        let (condition, values) = filter_sql(filter);
+        let sql = format!("DELETE FROM events WHERE {condition}");
+        let deleted = self
+            .conn
+            .execute(&sql, params_from_iter(values))
+            .map_err(storage("purging dead letters"))?;
+        Ok(deleted as u64)
+    }
+
+    fn counts(&self) -> Result<LogCounts, EventsError> {
+        let mut counts = LogCounts::default();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, lane, COUNT(*) FROM events GROUP BY state, lane")
+            .map_err(storage("counting events"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(storage("counting events"))?;
+        for row in rows {
+            let (state, lane, n) = row.map_err(storage("counting events"))?;
+            let n = n as u64;
+            match state {
+                PENDING => counts.pending[lane_of(lane).index()] += n,
+                APPLIED => counts.applied_retained += n,
+                _ => counts.dead_letters += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<StoredEvent>, rusqlite::Error> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params_from_iter(values), stored_event)?;
+        rows.collect()
+    }
+
+    /// Forgets applied ids older than the retention, a bounded number at a time.
+    fn sweep_if_due(&mut self) {
+        let interval = (self.options.idempotency_retention / 16)
+            .clamp(Duration::from_millis(100), Duration::from_secs(60));
+        if self.last_sweep.elapsed() < interval {
+            return;
+        }
+        self.last_sweep = Instant::now();
+        let cutoff = SystemTime::now()
+            .checked_sub(self.options.idempotency_retention)
+            .map_or(0, to_micros);
+        let result = self.conn.execute(
+            "DELETE FROM events WHERE seq IN
+             (SELECT seq FROM events WHERE state = 1 AND updated_at < ?1 ORDER BY seq LIMIT ?2)",
+            params![cutoff, SWEEP_BATCH],
+        );
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "event log retention sweep failed");
+        }
+    }
+}
+
+fn fail_command(command: Command, e: &rusqlite::Error) {
+    fn send<T>(r: Reply<T>, e: &rusqlite::Error) {
+        let _ = r.send(Err(EventsError::Storage {
+            operation: "starting a transaction",
+            source: clone_error(e),
+        }));
+    }
+    match command {
+        Command::Append(_, r) => send(r, e),
+        Command::Ack(_, r) | Command::Dead(_, _, r) | Command::Close(r) => send(r, e),
+        Command::Fail(_, _, _, r) => send(r, e),
+        Command::Pending(_, _, r) | Command::DeadLetters(_, _, _, r) | Command::Replay(_, r) => {
+            send(r, e)
+        }
+        Command::Purge(_, r) => send(r, e),
+        Command::Counts(r) => send(r, e),
+    }
+}
+
+fn limit_value(limit: usize) -> Value {
+    Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
+/// The SQL condition selecting dead letters by `filter`, with its parameters
+/// numbered from 1.
+fn filter_sql(filter: &DeadLetterFilter) -> (String, Vec<Value>) {
+    let mut condition = String::from("state = 2");
+    let mut values = Vec::new();
+    let mut push = |column: &str, value: Value, condition: &mut String| {
+        values.push(value);
+        condition.push_str(&format!(" AND {column} = ?{}", values.len()));
+    };
+    if let Some(t) = &filter.event_type {
+        push("event_type", Value::Text(t.clone()), &mut condition);
+    }
+    if let Some(lane) = filter.lane {
+        push("lane", Value::Integer(lane.index() as i64), &mut condition);
+    }
+    if let Some(key) = &filter.key {
+        push("key", Value::Text(key.clone()), &mut condition);
+    }
+    if let Some(ids) = &filter.ids {
+        let start = values.len();
+        let placeholders: Vec<String> = (0..ids.len())
+            .map(|i| format!("?{}", start + i + 1))
+            .collect();
+        values.extend(ids.iter().map(|id| Value::Text(id.clone())));
+        condition.push_str(&format!(" AND id IN ({})", placeholders.join(", ")));
+    }
+    (condition, values)
+}
+
+fn lane_of(index: i64) -> Lane {
+    Lane::ALL[usize::try_from(index).unwrap_or(0).min(3)]
+}
+
+fn stored_event(r: &Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
+    let state = match r.get::<_, i64>(8)? {
+        PENDING => EventState::Pending,
+        APPLIED => EventState::Applied,
+        _ => EventState::DeadLetter,
+    };
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        event: NewEvent {
+            id: r.get(1)?,
+            key: r.get(2)?,
+            lane: lane_of(r.get(3)?),
+            event_type: r.get(4)?,
+            payload: r.get(5)?,
+        },
+        enqueued_at: from_micros(r.get(6)?),
+        attempts: r.get::<_, i64>(7)? as u32,
+        state,
+        next_attempt_at: r.get::<_, Option<i64>>(9)?.map(from_micros),
+        last_error: r.get(10)?,
+        updated_at: from_micros(r.get(11)?),
+    })
+}
