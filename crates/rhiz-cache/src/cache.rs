@@ -1,0 +1,652 @@
+//! The two-level cache: lookups across tiers, single-flight computation,
+//! stale fallback, invalidation.
+
+use std::collections::{HashMap, VecDeque};
+use std::error::Error as StdError;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use serde::{de::DeserializeOwned, Serialize};
+use tokio::task::AbortHandle;
+
+use crate::class::KeyClass;
+use crate::clock::now_micros;
+use crate::codec::{decode_value, encode_value, Entry};
+use crate::invalidation::Message;
+use crate::l1::{Resident, L1};
+use crate::l2::L2;
+use crate::stats::{bump, ClassCounters, Counters, Snapshot};
+use crate::tags::{TagCheck, TagClock};
+use crate::{BreakerState, CacheError, CacheStats, Delivery, Invalidation};
+
+type ComputeError = Arc<dyn StdError + Send + Sync>;
+type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, ComputeError>>>;
+
+/// A two-level cache. Cheap to clone: clones share everything.
+///
+/// Built with [`Cache::builder`]; see the [crate documentation](crate) for
+/// an example and for how the tiers, classes and invalidation fit together.
+#[derive(Clone)]
+pub struct Cache {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Slot {
+    pub(crate) class: KeyClass,
+    pub(crate) counters: ClassCounters,
+}
+
+pub(crate) struct Inner {
+    pub(crate) instance_id: String,
+    pub(crate) classes: HashMap<String, Slot>,
+    pub(crate) l1: L1,
+    pub(crate) l2: Option<L2>,
+    pub(crate) tags: TagClock,
+    pub(crate) counters: Arc<Counters>,
+    /// How long tag times are kept in L2: the longest any value can live.
+    pub(crate) tag_ttl: Option<Duration>,
+    pub(crate) flights: Mutex<HashMap<String, Flight>>,
+    pub(crate) pending: tokio::sync::Mutex<VecDeque<Message>>,
+    pub(crate) has_pending: AtomicBool,
+    pub(crate) subscriber: Mutex<Option<AbortHandle>>,
+}
+
+/// What the tiers hold for a key.
+enum Found {
+    Fresh(Arc<Entry>),
+    /// Expired but within the class's maximum staleness.
+    Stale(Arc<Entry>),
+    Miss,
+}
+
+impl Found {
+    fn is_fresh(&self) -> bool {
+        matches!(self, Found::Fresh(_))
+    }
+
+    /// The better of two answers: fresh over stale over miss, newer stale
+    /// over older.
+    fn or(self, other: Found) -> Found {
+        match (self, other) {
+            (Found::Fresh(e), _) | (_, Found::Fresh(e)) => Found::Fresh(e),
+            (Found::Stale(a), Found::Stale(b)) => {
+                Found::Stale(if b.created > a.created { b } else { a })
+            }
+            (Found::Stale(e), Found::Miss) | (Found::Miss, Found::Stale(e)) => Found::Stale(e),
+            (Found::Miss, Found::Miss) => Found::Miss,
+        }
+    }
+}
+
+/// L2 health as seen by [`Cache::health`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+#[non_exhaustive]
+pub enum L2Health {
+    /// No Redis is configured.
+    Disabled,
+    /// Redis answered a PING.
+    Up {
+        /// The PING's round trip in microseconds.
+        round_trip_micros: u64,
+    },
+    /// Redis did not answer in time, or answered with an error.
+    Down {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// The result of [`Cache::health`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Health {
+    /// The L2 round trip.
+    pub l2: L2Health,
+    /// The Redis circuit breaker after the check; `None` without L2.
+    pub breaker: Option<BreakerState>,
+}
+
+fn full_key(class: &str, key: &str) -> String {
+    let mut full = String::with_capacity(class.len() + 1 + key.len());
+    full.push_str(class);
+    full.push(':');
+    full.push_str(key);
+    full
+}
+
+impl Cache {
+    fn slot(&self, class: &str) -> Result<&Slot, CacheError> {
+        self.inner
+            .classes
+            .get(class)
+            .ok_or_else(|| CacheError::UnknownClass(class.to_owned()))
+    }
+
+    /// The fresh value of `key` in `class`, from L1 or else L2 (promoted to
+    /// L1 on the way). A value that does not decode as `T` is a miss.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        class: &str,
+        key: &str,
+    ) -> Result<Option<T>, CacheError> {
+        let slot = self.slot(class)?;
+        Ok(match self.inner.lookup(slot, &full_key(class, key)).await {
+            Found::Fresh(entry) => decode_value(&entry.payload),
+            Found::Stale(_) | Found::Miss => None,
+        })
+    }
+
+    /// The fresh values of several keys of one class: L1 first, then one
+    /// `MGET` for all the keys L1 did not answer.
+    pub async fn get_many<T: DeserializeOwned>(
+        &self,
+        class: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<T>>, CacheError> {
+        let slot = self.slot(class)?;
+        let keys: Vec<String> = keys.iter().map(|k| full_key(class, k)).collect();
+        let now = now_micros();
+        let found = keys
+            .iter()
+            .map(|k| self.inner.lookup_l1(slot, k, now))
+            .collect();
+        let found = self.inner.lookup_l2(slot, &keys, found).await;
+        Ok(found
+            .into_iter()
+            .map(|f| match f {
+                Found::Fresh(entry) => decode_value(&entry.payload),
+                Found::Stale(_) | Found::Miss => None,
+            })
+            .collect())
+    }
+
+    /// Stores `value` under `key` in the tiers of `class`, carrying `tags`.
+    ///
+    /// An unreachable L2 is not an error: the value is then held by L1
+    /// only (if the class is placed there).
+    pub async fn set<T: Serialize>(
+        &self,
+        class: &str,
+        key: &str,
+        value: &T,
+        tags: &[&str],
+    ) -> Result<(), CacheError> {
+        let slot = self.slot(class)?;
+        let entry = Inner::entry(slot, now_micros(), tags, encode_value(value)?);
+        self.inner
+            .store(slot, &full_key(class, key), Arc::new(entry))
+            .await;
+        Ok(())
+    }
+
+    /// The value of `key` in `class`, computed by `compute` on a miss.
+    ///
+    /// - **Single-flight**: concurrent misses of one key in this process run
+    ///   `compute` once; the others wait for its result. The computation runs
+    ///   as its own task, so it completes and fills the cache even if every
+    ///   caller has gone (see the soft timeout).
+    /// - **Soft timeout** (class option): if an expired value within the
+    ///   class's maximum staleness exists and the computation takes longer
+    ///   than the soft timeout, that value is returned now.
+    /// - **Stale-on-error**: if the computation fails, an expired value
+    ///   within the maximum staleness is returned instead; past it, the
+    ///   error is ([`CacheError::Compute`]).
+    /// - **Eager refresh** (class option): a hit late in the value's TTL
+    ///   starts a background recomputation and returns the current value.
+    ///
+    /// `tags` are attached to the computed value. A tag invalidated while the
+    /// computation runs invalidates its result too (it is stamped with the
+    /// time the computation started).
+    pub async fn get_or_compute<T, E, F, Fut>(
+        &self,
+        class: &str,
+        key: &str,
+        tags: &[&str],
+        compute: F,
+    ) -> Result<T, CacheError>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let slot = self.slot(class)?;
+        let key = full_key(class, key);
+        let now = now_micros();
+        let stale = match self.inner.lookup(slot, &key).await {
+            Found::Fresh(entry) => {
+                if let Some(value) = decode_value(&entry.payload) {
+                    if slot
+                        .class
+                        .refresh_at(entry.created)
+                        .is_some_and(|at| now >= at)
+                    {
+                        drop(self.flight(slot, key, tags, compute));
+                    }
+                    return Ok(value);
+                }
+                None
+            }
+            Found::Stale(entry) => Some(entry),
+            Found::Miss => None,
+        };
+        let flight = self.flight(slot, key, tags, compute);
+        let outcome = match slot.class.soft_timeout.filter(|_| stale.is_some()) {
+            Some(soft) => match tokio::time::timeout(soft, flight.clone()).await {
+                Ok(outcome) => outcome,
+                Err(_) => match usable_stale(slot, stale.as_deref()) {
+                    Some(value) => return Ok(value),
+                    None => flight.await,
+                },
+            },
+            None => flight.await,
+        };
+        match outcome {
+            Ok(entry) => decode_value(&entry.payload).ok_or_else(|| {
+                CacheError::Compute(Arc::from(Box::<dyn StdError + Send + Sync>::from(
+                    "computed value does not decode as its own type",
+                )))
+            }),
+            Err(error) => usable_stale(slot, stale.as_deref()).ok_or(CacheError::Compute(error)),
+        }
+    }
+
+    /// Joins the computation of `key` running in this process, or starts it.
+    fn flight<T, E, F, Fut>(&self, slot: &Slot, key: String, tags: &[&str], compute: F) -> Flight
+    where
+        T: Serialize + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let mut flights = self
+            .inner
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(flight) = flights.get(&key) {
+            return flight.clone();
+        }
+        bump(&slot.counters.computations);
+        let started = now_micros();
+        let tags: Vec<String> = tags.iter().map(|&t| t.to_owned()).collect();
+        let landing = Landing {
+            inner: Arc::clone(&self.inner),
+            key: key.clone(),
+        };
+        let class = slot.class.name.clone();
+        let computation = compute();
+        let task = tokio::spawn(async move {
+            let landing = landing;
+            let value = computation
+                .await
+                .map_err(|e| ComputeError::from(e.into()))?;
+            let payload = encode_value(&value).map_err(|e| Arc::new(e) as ComputeError)?;
+            let inner = &landing.inner;
+            let slot = &inner.classes[&class];
+            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            let entry = Arc::new(Inner::entry(slot, started, &tags, payload));
+            inner.store(slot, &landing.key, Arc::clone(&entry)).await;
+            Ok(entry)
+        });
+        let flight = async move {
+            task.await
+                .unwrap_or_else(|e| Err(Arc::new(e) as ComputeError))
+        }
+        .boxed()
+        .shared();
+        flights.insert(key, flight.clone());
+        flight
+    }
+
+    /// Invalidates locally, then in L2 and on every other instance.
+    ///
+    /// Never fails: if L2 cannot be reached, the local part is done and the
+    /// rest is queued ([`Delivery::Deferred`]); this instance does not read L2
+    /// again until the queue has been replayed, so it never serves what it
+    /// invalidated.
+    pub async fn invalidate(&self, what: Invalidation) -> Delivery {
+        let message = Message {
+            instance: self.inner.instance_id.clone(),
+            at: now_micros(),
+            what,
+        };
+        self.inner.apply_locally(&message);
+        let Some(l2) = &self.inner.l2 else {
+            return Delivery::Local;
+        };
+        let mut pending = self.inner.pending.lock().await;
+        let delivered = pending.is_empty() && self.inner.send(l2, &message).await.is_ok();
+        if delivered {
+            bump(&self.inner.counters.invalidations_sent);
+            Delivery::Everywhere
+        } else {
+            bump(&self.inner.counters.invalidations_deferred);
+            pending.push_back(message);
+            self.inner.has_pending.store(true, Ordering::Release);
+            Delivery::Deferred
+        }
+    }
+
+    /// Checks L2 with one round trip bounded by the call timeout. A success
+    /// closes the circuit breaker and a failure counts against it, so the
+    /// check doubles as a probe.
+    pub async fn health(&self) -> Health {
+        let Some(l2) = &self.inner.l2 else {
+            return Health {
+                l2: L2Health::Disabled,
+                breaker: None,
+            };
+        };
+        let l2_health = match l2.ping().await {
+            Ok(rtt) => L2Health::Up {
+                round_trip_micros: u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX),
+            },
+            Err(e) => L2Health::Down {
+                error: e.to_string(),
+            },
+        };
+        Health {
+            l2: l2_health,
+            breaker: Some(l2.breaker_state()),
+        }
+    }
+
+    /// A snapshot of the statistics; reads atomics only, never Redis.
+    pub fn stats(&self) -> CacheStats {
+        let inner = &self.inner;
+        let (l1_weight_bytes, l1_entries) = inner.l1.size();
+        Snapshot {
+            instance_id: &inner.instance_id,
+            classes: inner
+                .classes
+                .iter()
+                .map(|(name, slot)| (name.as_str(), &slot.counters))
+                .collect(),
+            counters: &inner.counters,
+            breaker: inner.l2.as_ref().map(L2::breaker_state),
+            l1_weight_bytes,
+            l1_entries,
+        }
+        .collect()
+    }
+
+    /// This instance's id, carried by the invalidations it publishes.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+}
+
+/// An expired value still within its class's maximum staleness, decoded.
+fn usable_stale<T: DeserializeOwned>(slot: &Slot, stale: Option<&Entry>) -> Option<T> {
+    let value = stale
+        .filter(|entry| now_micros() < entry.stale_until)
+        .and_then(|entry| decode_value(&entry.payload))?;
+    bump(&slot.counters.stale_served);
+    Some(value)
+}
+
+/// Removes a finished computation from the flight map, even if it panicked.
+struct Landing {
+    inner: Arc<Inner>,
+    key: String,
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        let mut flights = self
+            .inner
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        flights.remove(&self.key);
+    }
+}
+
+impl Inner {
+    fn entry(slot: &Slot, created: u64, tags: &[&str], payload: Vec<u8>) -> Entry {
+        let (fresh_until, stale_until) = slot.class.lifetimes(created);
+        Entry {
+            created,
+            fresh_until,
+            stale_until,
+            tags: tags.iter().map(|&t| Box::from(t)).collect(),
+            payload: payload.into_boxed_slice(),
+        }
+    }
+
+    async fn lookup(&self, slot: &Slot, key: &str) -> Found {
+        let found = self.lookup_l1(slot, key, now_micros());
+        if found.is_fresh() {
+            return found;
+        }
+        let keys = [key.to_owned()];
+        let mut found = self.lookup_l2(slot, &keys, vec![found]).await;
+        found.pop().unwrap_or(Found::Miss)
+    }
+
+    fn lookup_l1(&self, slot: &Slot, key: &str, now: u64) -> Found {
+        if !slot.class.placement.in_l1() {
+            return Found::Miss;
+        }
+        let found = match self.l1.get(key) {
+            // Admitted before the last resubscription: invalidations may
+            // have been missed, so the entry is suspect.
+            Some(resident) if resident.admitted < self.tags.horizon() => Found::Miss,
+            Some(resident) => {
+                match self
+                    .tags
+                    .check(&resident.entry.tags, resident.entry.created, false)
+                {
+                    TagCheck::Valid if now < resident.entry.fresh_until => {
+                        Found::Fresh(Arc::clone(&resident.entry))
+                    }
+                    TagCheck::Valid if now < resident.entry.stale_until => {
+                        Found::Stale(Arc::clone(&resident.entry))
+                    }
+                    _ => Found::Miss,
+                }
+            }
+            None => Found::Miss,
+        };
+        let counter = if found.is_fresh() {
+            &slot.counters.l1_hits
+        } else {
+            &slot.counters.l1_misses
+        };
+        bump(counter);
+        found
+    }
+
+    /// Completes `found` (one answer per key) from L2 for the keys that have
+    /// no fresh answer yet, with one `MGET`.
+    async fn lookup_l2(&self, slot: &Slot, keys: &[String], mut found: Vec<Found>) -> Vec<Found> {
+        let Some(l2) = self.l2.as_ref().filter(|_| slot.class.placement.in_l2()) else {
+            return found;
+        };
+        let wanted: Vec<usize> = (0..keys.len()).filter(|&i| !found[i].is_fresh()).collect();
+        if wanted.is_empty() {
+            return found;
+        }
+        let values = if self.replay_pending(l2).await {
+            match wanted.as_slice() {
+                &[one] => l2.get(&keys[one]).await.map(|value| vec![value]).ok(),
+                _ => {
+                    let asked: Vec<&str> = wanted.iter().map(|&i| keys[i].as_str()).collect();
+                    l2.mget(&asked).await.ok()
+                }
+            }
+        } else {
+            None
+        };
+        let Some(values) = values else {
+            for _ in &wanted {
+                bump(&slot.counters.l2_misses);
+            }
+            return found;
+        };
+        for (i, bytes) in wanted.into_iter().zip(values) {
+            let judged = self.judge_l2(l2, slot, &keys[i], bytes).await;
+            let previous = std::mem::replace(&mut found[i], Found::Miss);
+            found[i] = previous.or(judged);
+        }
+        found
+    }
+
+    async fn judge_l2(&self, l2: &L2, slot: &Slot, key: &str, bytes: Option<Vec<u8>>) -> Found {
+        let now = now_micros();
+        let entry = bytes.and_then(|bytes| {
+            let entry = Entry::decode(&bytes);
+            if entry.is_none() {
+                bump(&self.counters.l2_corrupt);
+            }
+            entry
+        });
+        let entry = match entry {
+            Some(entry) if now < entry.stale_until && self.tags_valid(l2, &entry).await => {
+                Arc::new(entry)
+            }
+            _ => {
+                bump(&slot.counters.l2_misses);
+                return Found::Miss;
+            }
+        };
+        if now >= entry.fresh_until {
+            bump(&slot.counters.l2_misses);
+            return Found::Stale(entry);
+        }
+        bump(&slot.counters.l2_hits);
+        if slot.class.placement.in_l1() {
+            self.l1
+                .insert(key.to_owned(), Resident::new(Arc::clone(&entry), now));
+        }
+        Found::Fresh(entry)
+    }
+
+    /// Whether none of the entry's tags was invalidated after it was created,
+    /// fetching from L2 the tag times this instance does not know.
+    async fn tags_valid(&self, l2: &L2, entry: &Entry) -> bool {
+        let needs_l2 = entry.created < self.tags.horizon();
+        match self.tags.check(&entry.tags, entry.created, needs_l2) {
+            TagCheck::Valid => true,
+            TagCheck::Invalid => false,
+            TagCheck::Unknown(unknown) => match l2.tag_times(&unknown).await {
+                Ok(times) => {
+                    for (tag, time) in unknown.iter().zip(times) {
+                        self.tags.loaded(tag, time);
+                    }
+                    self.tags.check(&entry.tags, entry.created, needs_l2) == TagCheck::Valid
+                }
+                Err(_) => false,
+            },
+        }
+    }
+
+    async fn store(&self, slot: &Slot, key: &str, entry: Arc<Entry>) {
+        bump(&self.counters.sets);
+        let now = now_micros();
+        if slot.class.placement.in_l1() {
+            self.l1
+                .insert(key.to_owned(), Resident::new(Arc::clone(&entry), now));
+        }
+        let Some(l2) = self.l2.as_ref().filter(|_| slot.class.placement.in_l2()) else {
+            return;
+        };
+        let ttl = (entry.stale_until != u64::MAX)
+            .then(|| Duration::from_micros(entry.stale_until.saturating_sub(now)));
+        if ttl != Some(Duration::ZERO) {
+            // Failures are counted by L2 and change nothing for the caller.
+            let _ = l2.set(key, entry.encode(), ttl).await;
+        }
+    }
+
+    /// Replays queued invalidations; true when none is left.
+    async fn replay_pending(&self, l2: &L2) -> bool {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return true;
+        }
+        let mut pending = self.pending.lock().await;
+        while let Some(message) = pending.front() {
+            if self.send(l2, message).await.is_err() {
+                return false;
+            }
+            bump(&self.counters.invalidations_sent);
+            pending.pop_front();
+        }
+        self.has_pending.store(false, Ordering::Release);
+        true
+    }
+
+    fn apply_locally(&self, message: &Message) {
+        match &message.what {
+            Invalidation::Key(key) => {
+                bump(&self.counters.deletes);
+                self.l1.remove(key);
+            }
+            Invalidation::Tag(tag) => self.tags.invalidated(tag, message.at),
+            Invalidation::Pattern(pattern) => {
+                self.l1.remove_matching(pattern);
+            }
+        }
+    }
+
+    /// Applies an invalidation to L2 and publishes it.
+    async fn send(&self, l2: &L2, message: &Message) -> Result<(), CacheError> {
+        let mut pipe = redis::pipe();
+        match &message.what {
+            Invalidation::Key(key) => {
+                pipe.cmd("DEL").arg(l2.value_key(key)).ignore();
+            }
+            Invalidation::Tag(tag) => {
+                let set = pipe.cmd("SET").arg(l2.tag_key(tag)).arg(message.at);
+                if let Some(ttl) = self.tag_ttl {
+                    set.arg("PX")
+                        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+                }
+                set.ignore();
+            }
+            Invalidation::Pattern(pattern) => {
+                l2.delete_matching(&l2.value_pattern(pattern)).await?;
+            }
+        }
+        pipe.cmd("PUBLISH")
+            .arg(l2.channel())
+            .arg(message.encode())
+            .ignore();
+        l2.pipeline(pipe).await
+    }
+
+    /// An invalidation from the channel.
+    pub(crate) fn receive(&self, message: Message) {
+        if message.instance == self.instance_id {
+            return;
+        }
+        bump(&self.counters.invalidations_received);
+        self.apply_locally(&message);
+    }
+
+    /// The channel was (re)subscribed: anything received before may be
+    /// incomplete, so L1 starts over and tag times are re-read from L2.
+    pub(crate) fn resubscribed(&self) {
+        self.tags.reset(now_micros());
+        self.l1.clear();
+        bump(&self.counters.l1_clears);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .subscriber
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
+    }
+}
