@@ -1,0 +1,161 @@
+//! Builds a seeded preferential-attachment graph and prints build time,
+//! bytes per relationship, and the latency distribution of `find_paths`,
+//! `neighbors` and `conviction` over random pairs.
+//!
+//! ```text
+//! cargo run --release -p rhiz-graph --example path_latency -- [DIDS] [PER_DID] [PAIRS]
+//! ```
+//!
+//! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 1,000 pairs. With
+//! `SHOW_SLOWEST=1` it also prints the 15 slowest pairs (time, hops, strength).
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use rhiz_graph::synthetic::{attestation, preferential_attachment, SplitMix64};
+use rhiz_graph::{Graph, NeighborQuery, PathQuery};
+use rhiz_protocol::{AttestationType, Did};
+
+fn arg(n: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(n)
+        .map_or(default, |a| a.parse().expect("a number"))
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    format!(
+        "p50 {:?}  p90 {:?}  p99 {:?}  max {:?}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    )
+}
+
+fn main() {
+    let (dids, per_did, pairs) = (arg(1, 200_000), arg(2, 5), arg(3, 1_000));
+    let relationships = preferential_attachment(dids, per_did, 42);
+    let count = relationships.len();
+    let uris: Vec<_> = relationships.iter().map(|r| r.uri.clone()).collect();
+
+    let started = Instant::now();
+    let mut graph = Graph::new();
+    graph.bulk_load(relationships).expect("valid relationships");
+    let build = started.elapsed();
+    let bytes = graph.memory_bytes();
+    println!(
+        "{count} relationships, {dids} DIDs: bulk load {build:?}, {bytes} bytes = {:.1} bytes/relationship",
+        bytes as f64 / count as f64
+    );
+
+    let now = Utc
+        .with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let mut rng = SplitMix64::new(7);
+    let started = Instant::now();
+    let mut attested = Vec::new();
+    for i in 0..100_000u64 {
+        let target = &uris[rng.below(count as u64) as usize];
+        let kind = if rng.below(10) == 0 {
+            AttestationType::Dispute
+        } else {
+            AttestationType::Verify
+        };
+        let att = attestation(
+            &rhiz_graph::synthetic::did(rng.below(dids)),
+            target,
+            kind,
+            50 + rng.below(51) as u8,
+            now - chrono::Duration::days(rng.below(730) as i64),
+            &format!("a{i}"),
+        );
+        graph.upsert_attestation(att).expect("valid attestation");
+        attested.push(target.clone());
+    }
+    println!("100000 attestations upserted in {:?}", started.elapsed());
+
+    let pick = |rng: &mut SplitMix64| -> Did {
+        rhiz_graph::synthetic::did(rng.below(dids))
+            .parse()
+            .expect("DID")
+    };
+    let query = PathQuery::default();
+    let mut times = Vec::with_capacity(pairs as usize);
+    let mut slowest = Vec::new();
+    let mut found = 0;
+    let mut hops = 0;
+    for _ in 0..pairs {
+        let (a, b) = (pick(&mut rng), pick(&mut rng));
+        if a == b {
+            continue;
+        }
+        let started = Instant::now();
+        let paths = graph.find_paths(&a, &b, &query).expect("valid query");
+        times.push(started.elapsed());
+        slowest.push((
+            started.elapsed(),
+            paths.first().map(|p| (p.hops.len(), p.total_strength)),
+        ));
+        if let Some(p) = paths.first() {
+            found += 1;
+            hops += p.hops.len();
+        }
+    }
+    println!(
+        "find_paths (maxHops 6, minStrength 50, limit 5) over {} pairs, {found} with a path (mean {:.2} hops): {}",
+        times.len(),
+        hops as f64 / found.max(1) as f64,
+        percentiles(times)
+    );
+    if std::env::var_os("SHOW_SLOWEST").is_some() {
+        slowest.sort();
+        println!("slowest: {:?}", &slowest[slowest.len() - 15..]);
+    }
+
+    let one = PathQuery {
+        limit: 1,
+        ..PathQuery::default()
+    };
+    let mut times = Vec::new();
+    for _ in 0..pairs {
+        let (a, b) = (pick(&mut rng), pick(&mut rng));
+        if a != b {
+            let started = Instant::now();
+            graph.find_paths(&a, &b, &one).expect("valid query");
+            times.push(started.elapsed());
+        }
+    }
+    println!("find_paths with limit 1: {}", percentiles(times));
+
+    let mut times = Vec::new();
+    for _ in 0..10_000 {
+        let a = pick(&mut rng);
+        let started = Instant::now();
+        graph
+            .neighbors(&a, &NeighborQuery::default())
+            .expect("valid query");
+        times.push(started.elapsed());
+    }
+    println!("neighbors (limit 50): {}", percentiles(times));
+
+    let mut times = Vec::new();
+    for _ in 0..10_000 {
+        let uri = &attested[rng.below(attested.len() as u64) as usize];
+        let started = Instant::now();
+        graph.conviction(uri, now).expect("known");
+        times.push(started.elapsed());
+    }
+    println!("conviction: {}", percentiles(times));
+
+    let started = Instant::now();
+    let stats = graph.network_stats();
+    println!(
+        "network_stats in {:?}: {} components, largest {}",
+        started.elapsed(),
+        stats.component_count,
+        stats.largest_component
+    );
+}

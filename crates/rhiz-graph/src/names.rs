@@ -1,0 +1,321 @@
+//! Interned DIDs and collections, and the compact form of a record's AT-URI.
+//!
+//! Every DID the graph sees gets a dense [`DidId`] for life: ids are never
+//! reused, so arrays indexed by them stay valid. A record URI
+//! `at://<did>/<collection>/<rkey>` is kept as (DID id, collection id, rkey),
+//! which costs a third of the text and still compares, hashes and renders
+//! exactly like the URI.
+
+use std::cmp::Ordering;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use hashbrown::HashTable;
+use rhiz_protocol::{AtUri, Did, Nsid, RecordKey};
+
+use crate::GraphError;
+
+/// The dense integer id of an interned DID: 0, 1, 2, … in order of first
+/// appearance. Stable for the life of the [`Graph`](crate::Graph).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DidId(pub(crate) u32);
+
+impl DidId {
+    /// The id as an array index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A record URI in compact form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordName {
+    /// The repository DID (the URI's authority).
+    pub(crate) author: DidId,
+    /// Index into [`Names::collections`].
+    pub(crate) collection: u16,
+    /// The record key.
+    pub(crate) rkey: Box<str>,
+}
+
+/// The parts of a record URI as borrowed text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UriParts<'a> {
+    pub(crate) authority: &'a str,
+    pub(crate) collection: &'a str,
+    pub(crate) rkey: &'a str,
+}
+
+impl<'a> UriParts<'a> {
+    /// Splits `uri`; `None` unless it is `at://<did>/<collection>/<rkey>`.
+    pub(crate) fn of(uri: &'a AtUri) -> Option<Self> {
+        let authority = uri.authority();
+        if !authority.starts_with("did:") {
+            return None;
+        }
+        Some(Self {
+            authority,
+            collection: uri.collection_str()?,
+            rkey: uri.rkey_str()?,
+        })
+    }
+
+    fn hash(self) -> u64 {
+        let mut h = DefaultHasher::new();
+        for part in [self.authority, self.collection, self.rkey] {
+            part.hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+/// The interned DIDs and collections of a graph.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    dids: Vec<Did>,
+    did_index: HashTable<u32>,
+    collections: Vec<Nsid>,
+}
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+impl Names {
+    /// How many DIDs are interned.
+    pub(crate) fn did_count(&self) -> usize {
+        self.dids.len()
+    }
+
+    /// The id of `did`, when it is interned.
+    pub(crate) fn find_did(&self, did: &str) -> Option<DidId> {
+        self.did_index
+            .find(hash_str(did), |&id| self.dids[id as usize].as_str() == did)
+            .map(|&id| DidId(id))
+    }
+
+    /// The id of `did`, interning it when new.
+    pub(crate) fn intern_did(&mut self, did: &Did) -> DidId {
+        if let Some(id) = self.find_did(did.as_str()) {
+            return id;
+        }
+        let id = u32::try_from(self.dids.len()).expect("fewer than 2^32 DIDs");
+        let dids = &self.dids;
+        self.did_index
+            .insert_unique(hash_str(did.as_str()), id, |&other| {
+                hash_str(dids[other as usize].as_str())
+            });
+        self.dids.push(did.clone());
+        DidId(id)
+    }
+
+    /// The DID of `id`.
+    pub(crate) fn did(&self, id: DidId) -> &Did {
+        &self.dids[id.index()]
+    }
+
+    /// The compact name of `uri`, interning its DID and collection.
+    pub(crate) fn intern_name(&mut self, uri: &AtUri) -> Result<RecordName, GraphError> {
+        let (Some(did), Some(collection), Some(rkey)) =
+            (uri.did(), uri.collection(), uri.rkey_str())
+        else {
+            return Err(GraphError::NotARecordUri(uri.clone()));
+        };
+        Ok(RecordName {
+            author: self.intern_did(&did),
+            collection: self.intern_collection(collection),
+            rkey: rkey.into(),
+        })
+    }
+
+    /// The index of `collection`, interning it when new.
+    fn intern_collection(&mut self, collection: Nsid) -> u16 {
+        let index = match self.collections.iter().position(|c| *c == collection) {
+            Some(i) => i,
+            None => {
+                self.collections.push(collection);
+                self.collections.len() - 1
+            }
+        };
+        u16::try_from(index).expect("fewer than 2^16 collections")
+    }
+
+    fn parts<'a>(&'a self, name: &'a RecordName) -> UriParts<'a> {
+        UriParts {
+            authority: self.dids[name.author.index()].as_str(),
+            collection: self.collections[usize::from(name.collection)].as_str(),
+            rkey: &name.rkey,
+        }
+    }
+
+    /// The hash of `name`, equal to the hash of its URI's parts.
+    pub(crate) fn hash_name(&self, name: &RecordName) -> u64 {
+        self.parts(name).hash()
+    }
+
+    /// Whether `name` is the URI made of `parts`.
+    pub(crate) fn name_is(&self, name: &RecordName, parts: UriParts<'_>) -> bool {
+        let mine = self.parts(name);
+        mine.rkey == parts.rkey
+            && mine.authority == parts.authority
+            && mine.collection == parts.collection
+    }
+
+    /// The URI of `name`.
+    pub(crate) fn uri(&self, name: &RecordName) -> AtUri {
+        let rkey: RecordKey = name.rkey.parse().expect("stored from a valid AT-URI");
+        AtUri::from_parts(
+            self.did(name.author),
+            &self.collections[usize::from(name.collection)],
+            &rkey,
+        )
+    }
+
+    /// The URI text of `name` as bytes, without allocating.
+    fn uri_bytes<'a>(&'a self, name: &'a RecordName) -> impl Iterator<Item = u8> + 'a {
+        let p = self.parts(name);
+        ["at://", p.authority, "/", p.collection, "/", p.rkey]
+            .into_iter()
+            .flat_map(str::bytes)
+    }
+
+    /// Compares two names as their URI strings compare.
+    pub(crate) fn cmp_names(&self, a: &RecordName, b: &RecordName) -> Ordering {
+        self.uri_bytes(a).cmp(self.uri_bytes(b))
+    }
+
+    /// Compares a name with a URI as their strings compare.
+    pub(crate) fn cmp_name_uri(&self, a: &RecordName, uri: &str) -> Ordering {
+        self.uri_bytes(a).cmp(uri.bytes())
+    }
+
+    /// Approximate heap and inline bytes held.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.dids.capacity() * size_of::<Did>()
+            + self.dids.iter().map(|d| d.as_str().len()).sum::<usize>()
+            + self.did_index.capacity() * (size_of::<u32>() + 1)
+    }
+}
+
+/// A slab of records addressed by their URI: dense `u32` slots, a free list,
+/// and a hash index that stores only slot numbers (the key lives in the slot).
+#[derive(Debug)]
+pub(crate) struct RecordSlab<T> {
+    slots: Vec<Option<Slot<T>>>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+}
+
+/// One occupied slot: the record's name and its value.
+#[derive(Debug)]
+pub(crate) struct Slot<T> {
+    pub(crate) name: RecordName,
+    pub(crate) value: T,
+}
+
+impl<T> Default for RecordSlab<T> {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+}
+
+impl<T> RecordSlab<T> {
+    /// The number of occupied slots.
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The slot of `uri`, when present.
+    pub(crate) fn find(&self, names: &Names, uri: &AtUri) -> Option<u32> {
+        let parts = UriParts::of(uri)?;
+        self.index
+            .find(parts.hash(), |&id| names.name_is(&self.get(id).name, parts))
+            .copied()
+    }
+
+    /// Stores a new record; the caller checked it is absent.
+    pub(crate) fn insert(&mut self, names: &Names, name: RecordName, value: T) -> u32 {
+        let hash = names.hash_name(&name);
+        let slot = Some(Slot { name, value });
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 records")
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, id, |&other| {
+            let slot = slots[other as usize]
+                .as_ref()
+                .expect("indexed slots are occupied");
+            names.hash_name(&slot.name)
+        });
+        id
+    }
+
+    /// Removes the record in slot `id` and returns it.
+    pub(crate) fn remove(&mut self, names: &Names, id: u32) -> Slot<T> {
+        let slot = self.slots[id as usize]
+            .take()
+            .expect("removing an occupied slot");
+        if let Ok(entry) = self
+            .index
+            .find_entry(names.hash_name(&slot.name), |&other| other == id)
+        {
+            entry.remove();
+        }
+        self.free.push(id);
+        slot
+    }
+
+    /// The record in slot `id`, which must be occupied.
+    pub(crate) fn get(&self, id: u32) -> &Slot<T> {
+        self.slots[id as usize]
+            .as_ref()
+            .expect("reading an occupied slot")
+    }
+
+    /// The record in slot `id`, mutably.
+    pub(crate) fn get_mut(&mut self, id: u32) -> &mut Slot<T> {
+        self.slots[id as usize]
+            .as_mut()
+            .expect("writing an occupied slot")
+    }
+
+    /// Every occupied slot with its id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &Slot<T>)> {
+        (0u32..)
+            .zip(&self.slots)
+            .filter_map(|(id, slot)| Some((id, slot.as_ref()?)))
+    }
+
+    /// Approximate heap and inline bytes held, not counting what `T` owns.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<Option<Slot<T>>>()
+            + self
+                .iter()
+                .map(|(_, s)| heap_chunk(s.name.rkey.len()))
+                .sum::<usize>()
+            + self.free.capacity() * size_of::<u32>()
+            + self.index.capacity() * (size_of::<u32>() + 1)
+    }
+}
+
+/// The bytes a heap allocation of `len` bytes occupies with a typical
+/// allocator (16-byte granularity, 8 bytes of header, 32 at least).
+pub(crate) fn heap_chunk(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).div_ceil(16).max(2) * 16
+    }
+}
