@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rhiz_events::{
-    async_trait, EventLog, Handler, HandlerError, JsonCodec, Lane, Pipeline, PipelineConfig,
-    SqliteEventLog, SqliteLogOptions, Submission, SubmitOutcome,
+    async_trait, EventLog, Handler, HandlerError, JsonCodec, Lane, NewEvent, Pipeline,
+    PipelineConfig, SqliteEventLog, SqliteLogOptions, Submission, SubmitOutcome,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -133,30 +133,34 @@ async fn pipeline_throughput(events: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let counter = Arc::new(Counter::new(events));
     let pipeline = start(dir.path(), counter.clone(), 20_000).await;
+    let batches: Vec<Vec<Submission<BenchEvent>>> = (0..events as u64)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|c| c.iter().map(|&i| submission(i)).collect())
+        .collect();
+    let batches = Arc::new(Mutex::new(batches.into_iter()));
     let began = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|_| {
-            let (pipeline, next) = (pipeline.clone(), next.clone());
+            let (pipeline, batches) = (pipeline.clone(), batches.clone());
             tokio::spawn(async move {
                 loop {
-                    let first = next.fetch_add(BATCH as u64, Ordering::Relaxed);
-                    if first >= events as u64 {
+                    let Some(mut batch) = batches.lock().unwrap().next() else {
                         return;
-                    }
-                    let last = (first + BATCH as u64).min(events as u64);
-                    let mut rest: Vec<u64> = (first..last).collect();
-                    while !rest.is_empty() {
-                        let batch = rest.iter().map(|&i| submission(i)).collect();
+                    };
+                    loop {
+                        let indices: Vec<u64> = batch.iter().map(|s| s.payload.index).collect();
                         let outcomes = pipeline.submit_batch(batch).await.unwrap();
                         let taken = outcomes
                             .iter()
                             .take_while(|o| matches!(o, SubmitOutcome::Accepted { .. }))
                             .count();
-                        rest.drain(..taken);
-                        if let Some(SubmitOutcome::Refused { retry_after }) = outcomes.get(taken) {
-                            tokio::time::sleep(*retry_after).await;
-                        }
+                        let Some(SubmitOutcome::Refused { retry_after }) = outcomes.get(taken)
+                        else {
+                            break;
+                        };
+                        tokio::time::sleep(*retry_after).await;
+                        batch = indices[taken..].iter().map(|&i| submission(i)).collect();
                     }
                 }
             })
@@ -167,6 +171,54 @@ async fn pipeline_throughput(events: usize) -> f64 {
     }
     counter.done.notified().await;
     pipeline.shutdown().await.unwrap();
+    events as f64 / began.elapsed().as_secs_f64()
+}
+
+/// The embedded log alone: `PRODUCERS` tasks appending prebuilt batches;
+/// events/s until every append is durable.
+async fn log_append(events: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(
+        SqliteEventLog::open(dir.path().join("events.db"), SqliteLogOptions::default())
+            .await
+            .unwrap(),
+    );
+    let batches: Vec<Vec<NewEvent>> = (0..events as u64)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|c| {
+            c.iter()
+                .map(|&i| {
+                    let s = submission(i);
+                    NewEvent {
+                        id: s.id,
+                        key: s.key,
+                        lane: s.lane,
+                        event_type: s.event_type,
+                        payload: serde_json::to_vec(&s.payload).unwrap(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let batches = Arc::new(Mutex::new(batches.into_iter()));
+    let began = Instant::now();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|_| {
+            let (log, batches) = (log.clone(), batches.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(batch) = batches.lock().unwrap().next() else {
+                        return;
+                    };
+                    log.append(batch).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.unwrap();
+    }
     events as f64 / began.elapsed().as_secs_f64()
 }
 
@@ -284,31 +336,37 @@ fn main() {
     let rate = arg("rate", 5_000);
     let seconds = arg("seconds", 5);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (mut pipe, mut raw, mut file, mut p50s, mut p99s, mut maxes) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut pipe, mut raw, mut ratios, mut file, mut logs) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut p50s, mut p99s, mut maxes) = (vec![], vec![], vec![]);
     for run in 1..=runs {
         let r = raw_sqlite(events);
         let f = raw_file_log(events);
+        let l = rt.block_on(log_append(events));
         let p = rt.block_on(pipeline_throughput(events));
         let (p50, p99, max) = rt.block_on(steady_latency(rate, seconds));
         println!(
-            "run {run}: pipeline {p:.0} ev/s, raw sqlite {r:.0} rows/s (ratio {:.2}), raw file log {f:.0} rec/s; \
+            "run {run}: pipeline {p:.0} ev/s, raw sqlite {r:.0} rows/s (ratio {:.2}), raw file log {f:.0} rec/s, log append only {l:.0} ev/s; \
              at {rate}/s p50 {p50:?} p99 {p99:?} max {max:?}",
             p / r
         );
         pipe.push(p);
         raw.push(r);
+        ratios.push(p / r);
         file.push(f);
+        logs.push(l);
         p50s.push(p50.as_secs_f64() * 1e3);
         p99s.push(p99.as_secs_f64() * 1e3);
         maxes.push(max.as_secs_f64() * 1e3);
     }
-    let (p, r) = (median(pipe), median(raw));
     println!(
-        "median of {runs}: pipeline {p:.0} ev/s; raw sqlite {r:.0} rows/s; ratio {:.2}; raw file log {:.0} rec/s; \
+        "median of {runs}: pipeline {:.0} ev/s; raw sqlite {:.0} rows/s; ratio {:.2}; raw file log {:.0} rec/s; log append only {:.0} ev/s; \
          latency at {rate}/s p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
-        p / r,
+        median(pipe),
+        median(raw),
+        median(ratios),
         median(file),
+        median(logs),
         median(p50s),
         median(p99s),
         median(maxes)

@@ -49,7 +49,4 @@ pub enum EventsError {
     /// The log or pipeline is shut down and takes no more work.
     #[error("the event log is closed")]
     Closed,
-    /// No dead letter has this id.
-    #[error("no dead letter with id `{0}`")]
-    DeadLetterNotFound(String),
 }

@@ -68,13 +68,12 @@ pub struct NewEvent {
     pub payload: Vec<u8>,
 }
 
-/// Where an event is in its life.
+/// Where an unsettled event is: waiting to be applied, or given up on.
+/// (Applied events are only remembered by id, for idempotency.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventState {
     /// Accepted and not yet applied.
     Pending,
-    /// Applied; kept only to recognise its id as a duplicate.
-    Applied,
     /// Given up on; waiting in the dead-letter queue.
     DeadLetter,
 }
@@ -94,7 +93,7 @@ pub struct StoredEvent {
     pub next_attempt_at: Option<SystemTime>,
     /// The error of the last failed attempt.
     pub last_error: Option<String>,
-    /// When the state last changed (applied, failed, dead-lettered).
+    /// When the state last changed (appended, failed, dead-lettered, replayed).
     pub updated_at: SystemTime,
     /// Current state.
     pub state: EventState,

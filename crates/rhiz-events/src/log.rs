@@ -52,6 +52,12 @@ pub trait EventLog: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, EventsError>;
 
+    /// The dead letter with this event id, if there is one (inspect).
+    async fn dead_letter(&self, id: &str) -> Result<Option<StoredEvent>, EventsError> {
+        let mut found = self.dead_letters(DeadLetterFilter::id(id), 0, 1).await?;
+        Ok(found.pop())
+    }
+
     /// Makes the dead letters matching `filter` pending again with their
     /// attempt count reset, and returns them in log order. The caller (the
     /// pipeline) schedules them.

@@ -1,6 +1,12 @@
 //! The embedded log: one SQLite file (WAL, `synchronous=FULL`) owned by a
 //! dedicated writer thread that commits every command waiting in its queue in
 //! one transaction (group commit), so one fsync covers many appends.
+//!
+//! An acknowledgement inserts the event's position into the small `applied`
+//! table instead of rewriting the event's row: the cheapest durable write
+//! SQLite offers, measured to matter at tens of thousands of events per
+//! second. Applied rows leave both tables together when the idempotency
+//! retention has passed.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -33,15 +39,19 @@ CREATE TABLE IF NOT EXISTS events (
     last_error      TEXT,
     updated_at      INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_pending ON events(seq) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS events_dead ON events(seq) WHERE state = 2;
+CREATE TABLE IF NOT EXISTS applied (
+    seq        INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+);
 ";
 
 const COLUMNS: &str =
     "seq, id, key, lane, event_type, payload, enqueued_at, attempts, state, next_attempt_at, last_error, updated_at";
 
-const PENDING: i64 = 0;
-const APPLIED: i64 = 1;
+/// `events.state` of a dead letter; every other row is pending, or applied
+/// when `applied` holds its position.
+const DEAD: i64 = 2;
 
 /// Applied rows removed per retention sweep, so a sweep never stalls appends for long.
 const SWEEP_BATCH: i64 = 10_000;
@@ -412,14 +422,15 @@ impl Writer {
 
     fn ack(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
         let now = to_micros(SystemTime::now());
-        let mut update = self
+        let mut insert = self
             .conn
             .prepare_cached(
-                "UPDATE events SET state = 1, payload = X'', updated_at = ?2 WHERE seq = ?1 AND state = 0",
+                "INSERT OR IGNORE INTO applied (seq, applied_at)
+                 SELECT seq, ?2 FROM events WHERE seq = ?1 AND state = 0",
             )
             .map_err(storage("preparing an ack"))?;
         for &seq in seqs {
-            update
+            insert
                 .execute(params![seq as i64, now])
                 .map_err(storage("acknowledging"))?;
         }
@@ -457,7 +468,9 @@ impl Writer {
 
     fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE state = 0 AND seq > ?1 ORDER BY seq LIMIT ?2"
+            "SELECT {COLUMNS} FROM events WHERE state = 0 AND seq > ?1
+             AND NOT EXISTS (SELECT 1 FROM applied WHERE applied.seq = events.seq)
+             ORDER BY seq LIMIT ?2"
         );
         self.query(&sql, vec![Value::Integer(after as i64), limit_value(limit)])
             .map_err(storage("reading pending events"))
@@ -510,24 +523,28 @@ impl Writer {
         let mut counts = LogCounts::default();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT state, lane, COUNT(*) FROM events GROUP BY state, lane")
+            .prepare_cached(
+                "SELECT e.state, e.lane, COUNT(*), COUNT(a.seq)
+                 FROM events e LEFT JOIN applied a ON a.seq = e.seq GROUP BY e.state, e.lane",
+            )
             .map_err(storage("counting events"))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
                 ))
             })
             .map_err(storage("counting events"))?;
         for row in rows {
-            let (state, lane, n) = row.map_err(storage("counting events"))?;
-            let n = n as u64;
-            match state {
-                PENDING => counts.pending[lane_of(lane).index()] += n,
-                APPLIED => counts.applied_retained += n,
-                _ => counts.dead_letters += n,
+            let (state, lane, rows, applied) = row.map_err(storage("counting events"))?;
+            if state == DEAD {
+                counts.dead_letters += rows;
+            } else {
+                counts.pending[lane_of(lane).index()] += rows - applied;
+                counts.applied_retained += applied;
             }
         }
         Ok(counts)
@@ -550,12 +567,20 @@ impl Writer {
         let cutoff = SystemTime::now()
             .checked_sub(self.options.idempotency_retention)
             .map_or(0, to_micros);
-        let result = self.conn.execute(
-            "DELETE FROM events WHERE seq IN
-             (SELECT seq FROM events WHERE state = 1 AND updated_at < ?1 ORDER BY seq LIMIT ?2)",
-            params![cutoff, SWEEP_BATCH],
-        );
+        let result = self.conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+            for table in ["events", "applied"] {
+                self.conn.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE seq IN
+                         (SELECT seq FROM applied WHERE applied_at < ?1 ORDER BY seq LIMIT ?2)"
+                    ),
+                    params![cutoff, SWEEP_BATCH],
+                )?;
+            }
+            self.conn.execute_batch("COMMIT")
+        });
         if let Err(e) = result {
+            let _ = self.conn.execute_batch("ROLLBACK");
             tracing::warn!(error = %e, "event log retention sweep failed");
         }
     }
@@ -618,10 +643,10 @@ fn lane_of(index: i64) -> Lane {
 }
 
 fn stored_event(r: &Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
-    let state = match r.get::<_, i64>(8)? {
-        PENDING => EventState::Pending,
-        APPLIED => EventState::Applied,
-        _ => EventState::DeadLetter,
+    let state = if r.get::<_, i64>(8)? == DEAD {
+        EventState::DeadLetter
+    } else {
+        EventState::Pending
     };
     Ok(StoredEvent {
         seq: r.get::<_, i64>(0)? as u64,
