@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Attestation, AttestationType, Cid, Did, Percent, RelationshipRecord};
 
-use crate::names::{heap_chunk, DidId, Names, RecordName, RecordSlab, UriParts};
+use crate::compact::CompactCid;
+use crate::names::{DidId, Names, RecordName, RecordSlab, UriParts};
 use crate::paths::Scratch;
 use crate::GraphError;
 
@@ -116,7 +117,7 @@ impl Edge {
 /// A live relationship's data.
 #[derive(Debug, Clone)]
 pub(crate) struct RelationshipData {
-    pub(crate) cid: Box<str>,
+    pub(crate) cid: CompactCid,
     pub(crate) ends: [DidId; 2],
     pub(crate) kind: u16,
     pub(crate) strength: u8,
@@ -204,7 +205,7 @@ impl Graph {
         let data = slot.value.live.as_ref()?;
         Some(RelationshipInput {
             uri: self.names.uri(&slot.name),
-            cid: data.cid.parse().expect("stored from a valid CID"),
+            cid: data.cid.to_text().parse().ok()?,
             participants: data.ends.map(|end| self.names.did(end).clone()),
             relationship_type: self.types[usize::from(data.kind)].to_string(),
             strength: Percent::new(data.strength)?,
@@ -292,7 +293,7 @@ impl Graph {
             .each_ref()
             .map(|did| self.intern_did(did));
         let data = RelationshipData {
-            cid: input.cid.as_str().into(),
+            cid: CompactCid::new(input.cid.as_str()),
             ends,
             kind: self.intern_type(&input.relationship_type),
             strength: input.strength.get(),
@@ -333,7 +334,7 @@ impl Graph {
                 .each_ref()
                 .map(|did| self.intern_did(did));
             let data = RelationshipData {
-                cid: input.cid.as_str().into(),
+                cid: CompactCid::new(input.cid.as_str()),
                 ends,
                 kind: self.intern_type(&input.relationship_type),
                 strength: input.strength.get(),
@@ -369,7 +370,9 @@ impl Graph {
         owners.sort_unstable();
         owners.dedup();
         for owner in owners.drain(..) {
-            self.adjacency[owner.index()].sort_unstable_by_key(Edge::order);
+            let list = &mut self.adjacency[owner.index()];
+            list.sort_unstable_by_key(Edge::order);
+            list.shrink_to_fit();
         }
     }
 
@@ -556,7 +559,7 @@ impl Graph {
             .targets
             .iter()
             .filter_map(|(_, s)| s.value.live.as_ref())
-            .map(|d| heap_chunk(d.cid.len()))
+            .map(|d| d.cid.heap_bytes())
             .sum::<usize>();
         self.names.memory_bytes()
             + adjacency

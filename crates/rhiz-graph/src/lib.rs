@@ -32,6 +32,7 @@
 //! Memory: about 150–200 bytes per relationship on a million of them,
 //! including the interned DIDs (see `BENCHMARKS.md`).
 
+mod compact;
 mod conviction;
 mod error;
 mod graph;

@@ -12,6 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use hashbrown::HashTable;
 use rhiz_protocol::{AtUri, Did, Nsid, RecordKey};
 
+use crate::compact::ShortStr;
 use crate::GraphError;
 
 /// The dense integer id of an interned DID: 0, 1, 2, … in order of first
@@ -34,7 +35,7 @@ pub(crate) struct RecordName {
     /// Index into [`Names::collections`].
     pub(crate) collection: u16,
     /// The record key.
-    pub(crate) rkey: Box<str>,
+    pub(crate) rkey: ShortStr,
 }
 
 /// The parts of a record URI as borrowed text.
@@ -117,35 +118,52 @@ impl Names {
 
     /// The compact name of `uri`, interning its DID and collection.
     pub(crate) fn intern_name(&mut self, uri: &AtUri) -> Result<RecordName, GraphError> {
-        let (Some(did), Some(collection), Some(rkey)) =
-            (uri.did(), uri.collection(), uri.rkey_str())
-        else {
-            return Err(GraphError::NotARecordUri(uri.clone()));
+        let parts = UriParts::of(uri).ok_or_else(|| GraphError::NotARecordUri(uri.clone()))?;
+        let author = match self.find_did(parts.authority) {
+            Some(id) => id,
+            None => {
+                let did = uri
+                    .did()
+                    .ok_or_else(|| GraphError::NotARecordUri(uri.clone()))?;
+                self.intern_did(&did)
+            }
+        };
+        let collection = match self.find_collection(parts.collection) {
+            Some(i) => i,
+            None => {
+                let nsid = uri
+                    .collection()
+                    .ok_or_else(|| GraphError::NotARecordUri(uri.clone()))?;
+                self.intern_collection(nsid)
+            }
         };
         Ok(RecordName {
-            author: self.intern_did(&did),
-            collection: self.intern_collection(collection),
-            rkey: rkey.into(),
+            author,
+            collection,
+            rkey: ShortStr::new(parts.rkey),
         })
     }
 
-    /// The index of `collection`, interning it when new.
+    /// The index of `collection`, when interned.
+    fn find_collection(&self, collection: &str) -> Option<u16> {
+        let index = self
+            .collections
+            .iter()
+            .position(|c| c.as_str() == collection)?;
+        Some(u16::try_from(index).expect("fewer than 2^16 collections"))
+    }
+
+    /// The index of a new collection.
     fn intern_collection(&mut self, collection: Nsid) -> u16 {
-        let index = match self.collections.iter().position(|c| *c == collection) {
-            Some(i) => i,
-            None => {
-                self.collections.push(collection);
-                self.collections.len() - 1
-            }
-        };
-        u16::try_from(index).expect("fewer than 2^16 collections")
+        self.collections.push(collection);
+        u16::try_from(self.collections.len() - 1).expect("fewer than 2^16 collections")
     }
 
     fn parts<'a>(&'a self, name: &'a RecordName) -> UriParts<'a> {
         UriParts {
             authority: self.dids[name.author.index()].as_str(),
             collection: self.collections[usize::from(name.collection)].as_str(),
-            rkey: &name.rkey,
+            rkey: name.rkey.as_str(),
         }
     }
 
@@ -164,7 +182,11 @@ impl Names {
 
     /// The URI of `name`.
     pub(crate) fn uri(&self, name: &RecordName) -> AtUri {
-        let rkey: RecordKey = name.rkey.parse().expect("stored from a valid AT-URI");
+        let rkey: RecordKey = name
+            .rkey
+            .as_str()
+            .parse()
+            .expect("stored from a valid AT-URI");
         AtUri::from_parts(
             self.did(name.author),
             &self.collections[usize::from(name.collection)],
@@ -303,7 +325,7 @@ impl<T> RecordSlab<T> {
         self.slots.capacity() * size_of::<Option<Slot<T>>>()
             + self
                 .iter()
-                .map(|(_, s)| heap_chunk(s.name.rkey.len()))
+                .map(|(_, s)| s.name.rkey.heap_bytes())
                 .sum::<usize>()
             + self.free.capacity() * size_of::<u32>()
             + self.index.capacity() * (size_of::<u32>() + 1)

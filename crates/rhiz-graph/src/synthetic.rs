@@ -60,9 +60,16 @@ pub fn did(n: u64) -> String {
     format!("did:plc:{}", base32(n, 24))
 }
 
-/// A valid CIDv1 (dag-cbor, sha-256 shape) for number `n`.
+/// A canonical CIDv1 (dag-cbor, sha-256) with a pseudo-random digest for
+/// number `n`.
 pub fn cid(n: u64) -> String {
-    format!("bafyrei{}", base32(n, 52))
+    let mut bytes = [0u8; 36];
+    bytes[..4].copy_from_slice(&[0x01, 0x71, 0x12, 0x20]);
+    let mut rng = SplitMix64::new(n);
+    for chunk in bytes[4..].chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    crate::compact::encode(&bytes)
 }
 
 /// A relationship from `a` to `b` (both DID strings) authored by `a`, of

@@ -203,7 +203,7 @@ impl Graph {
                     from: self.names.did(crate::DidId(pair[0])).clone(),
                     to: self.names.did(crate::DidId(pair[1])).clone(),
                     relationship: self.names.uri(&slot.name),
-                    cid: data.cid.parse().expect("stored from a valid CID"),
+                    cid: data.cid.to_text().parse().expect("stored from a valid CID"),
                     strength,
                 }
             })
