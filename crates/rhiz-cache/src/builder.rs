@@ -1,7 +1,7 @@
 //! Building a [`Cache`]: options in, a validated cache or a
 //! [`CacheError::Config`] out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -151,14 +151,12 @@ impl CacheBuilder {
                 .classes
                 .into_iter()
                 .map(|class| {
-                    let name = class.name.clone();
-                    let slot = Slot {
+                    Arc::new(Slot {
                         class,
                         counters: Default::default(),
-                    };
-                    (name, slot)
+                    })
                 })
-                .collect::<HashMap<_, _>>(),
+                .collect(),
             l1: L1::new(self.l1_max_bytes, Arc::clone(&counters)),
             l2,
             tags: TagClock::new(self.tag_capacity, horizon),

@@ -41,7 +41,8 @@ pub(crate) struct Slot {
 
 pub(crate) struct Inner {
     pub(crate) instance_id: String,
-    pub(crate) classes: HashMap<String, Slot>,
+    /// Few classes: a linear scan of short names beats hashing.
+    pub(crate) classes: Box<[Arc<Slot>]>,
     pub(crate) l1: L1,
     pub(crate) l2: Option<L2>,
     pub(crate) tags: TagClock,
@@ -110,6 +111,10 @@ pub struct Health {
     pub breaker: Option<BreakerState>,
 }
 
+thread_local! {
+    static FULL_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 fn full_key(class: &str, key: &str) -> String {
     let mut full = String::with_capacity(class.len() + 1 + key.len());
     full.push_str(class);
@@ -119,10 +124,11 @@ fn full_key(class: &str, key: &str) -> String {
 }
 
 impl Cache {
-    fn slot(&self, class: &str) -> Result<&Slot, CacheError> {
+    fn slot(&self, class: &str) -> Result<&Arc<Slot>, CacheError> {
         self.inner
             .classes
-            .get(class)
+            .iter()
+            .find(|slot| slot.class.name == class)
             .ok_or_else(|| CacheError::UnknownClass(class.to_owned()))
     }
 
@@ -134,7 +140,7 @@ impl Cache {
         key: &str,
     ) -> Result<Option<T>, CacheError> {
         let slot = self.slot(class)?;
-        Ok(match self.inner.lookup(slot, &full_key(class, key)).await {
+        Ok(match self.inner.lookup(slot, class, key).await {
             Found::Fresh(entry) => decode_value(&entry.payload),
             Found::Stale(_) | Found::Miss => None,
         })
@@ -215,9 +221,8 @@ impl Cache {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let slot = self.slot(class)?;
-        let key = full_key(class, key);
         let now = now_micros();
-        let stale = match self.inner.lookup(slot, &key).await {
+        let stale = match self.inner.lookup(slot, class, key).await {
             Found::Fresh(entry) => {
                 if let Some(value) = decode_value(&entry.payload) {
                     if slot
@@ -225,7 +230,7 @@ impl Cache {
                         .refresh_at(entry.created)
                         .is_some_and(|at| now >= at)
                     {
-                        drop(self.flight(slot, key, tags, compute));
+                        drop(self.flight(slot, full_key(class, key), tags, compute));
                     }
                     return Ok(value);
                 }
@@ -234,7 +239,7 @@ impl Cache {
             Found::Stale(entry) => Some(entry),
             Found::Miss => None,
         };
-        let flight = self.flight(slot, key, tags, compute);
+        let flight = self.flight(slot, full_key(class, key), tags, compute);
         let outcome = match slot.class.soft_timeout.filter(|_| stale.is_some()) {
             Some(soft) => match tokio::time::timeout(soft, flight.clone()).await {
                 Ok(outcome) => outcome,
@@ -256,7 +261,13 @@ impl Cache {
     }
 
     /// Joins the computation of `key` running in this process, or starts it.
-    fn flight<T, E, F, Fut>(&self, slot: &Slot, key: String, tags: &[&str], compute: F) -> Flight
+    fn flight<T, E, F, Fut>(
+        &self,
+        slot: &Arc<Slot>,
+        key: String,
+        tags: &[&str],
+        compute: F,
+    ) -> Flight
     where
         T: Serialize + Send + 'static,
         E: Into<Box<dyn StdError + Send + Sync>>,
@@ -278,7 +289,7 @@ impl Cache {
             inner: Arc::clone(&self.inner),
             key: key.clone(),
         };
-        let class = slot.class.name.clone();
+        let slot = Arc::clone(slot);
         let computation = compute();
         let task = tokio::spawn(async move {
             let landing = landing;
@@ -287,10 +298,9 @@ impl Cache {
                 .map_err(|e| ComputeError::from(e.into()))?;
             let payload = encode_value(&value).map_err(|e| Arc::new(e) as ComputeError)?;
             let inner = &landing.inner;
-            let slot = &inner.classes[&class];
             let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-            let entry = Arc::new(Inner::entry(slot, started, &tags, payload));
-            inner.store(slot, &landing.key, Arc::clone(&entry)).await;
+            let entry = Arc::new(Inner::entry(&slot, started, &tags, payload));
+            inner.store(&slot, &landing.key, Arc::clone(&entry)).await;
             Ok(entry)
         });
         let flight = async move {
@@ -365,7 +375,7 @@ impl Cache {
             classes: inner
                 .classes
                 .iter()
-                .map(|(name, slot)| (name.as_str(), &slot.counters))
+                .map(|slot| (slot.class.name.as_str(), &slot.counters))
                 .collect(),
             counters: &inner.counters,
             breaker: inner.l2.as_ref().map(L2::breaker_state),
@@ -419,12 +429,19 @@ impl Inner {
         }
     }
 
-    async fn lookup(&self, slot: &Slot, key: &str) -> Found {
-        let found = self.lookup_l1(slot, key, now_micros());
+    async fn lookup(&self, slot: &Slot, class: &str, key: &str) -> Found {
+        // L1 hits build the full key in a reused buffer: no allocation.
+        let found = FULL_KEY.with_borrow_mut(|full| {
+            full.clear();
+            full.push_str(class);
+            full.push(':');
+            full.push_str(key);
+            self.lookup_l1(slot, full, now_micros())
+        });
         if found.is_fresh() {
             return found;
         }
-        let keys = [key.to_owned()];
+        let keys = [full_key(class, key)];
         let mut found = self.lookup_l2(slot, &keys, vec![found]).await;
         found.pop().unwrap_or(Found::Miss)
     }
