@@ -14,7 +14,12 @@
 //!    fall inside the search radius. A label is kept only when no label of
 //!    the same side at the same DID has as few hops and at least its strength,
 //!    and only when its hops plus the lower bound to the other end fit in the
-//!    limit. The two sides meet at DIDs; the search stops when the two
+//!    limit; edges that could only give such rejected labels are skipped
+//!    while scanning, before they reach a queue. When a search grows costly
+//!    (2048 pops, then 4096, …) one more BFS level is completed on the side
+//!    that bounds the larger label set, which raises the hop lower bounds of
+//!    every DID it does not reach: on deep, weak paths this removes most
+//!    labels. The two sides meet at DIDs; the search stops when the two
 //!    smallest pending keys add up to more than the best meeting, then one pass
 //!    over the not-yet-popped edges of the smaller side catches the meetings
 //!    across a single edge that neither side reached.
@@ -37,6 +42,11 @@ const NONE: u32 = u32::MAX;
 
 /// Pops phase 2 may spend on runner-ups even after a tiny phase 1.
 const MIN_RUNNER_UP_POPS: usize = 256;
+
+/// Pops after which a search deepens a BFS to tighten its hop bounds, and
+/// the factor to the next time.
+const DEEPEN_AFTER_POPS: usize = 2048;
+const DEEPEN_GROWTH: usize = 2;
 
 /// Slack on floating costs: far above the rounding error of ten additions,
 /// far below the smallest cost difference that matters for `round(100 × …)`.
@@ -159,6 +169,9 @@ pub(crate) struct Scratch {
     depth: [Vec<u8>; 2],
     /// Depth to which each side's BFS is complete.
     complete: [u8; 2],
+    /// The side whose next BFS level was left half-discovered in
+    /// `next_frontier` when the two sides met.
+    partial: Option<usize>,
     /// Per side: first label at each DID (valid when stamped).
     head_stamp: [Vec<u32>; 2],
     head: [Vec<u32>; 2],
@@ -352,6 +365,7 @@ impl Scratch {
             self.frontier[side].push(origin);
         }
         self.complete = [0, 0];
+        self.partial = None;
         loop {
             if self.complete[0] + self.complete[1] >= max_hops {
                 return None;
@@ -375,6 +389,7 @@ impl Scratch {
                     let w = edge.other as usize;
                     if self.seen[other][w] == generation {
                         self.next_frontier = next;
+                        self.partial = Some(side);
                         return Some(depth + self.depth[other][w]);
                     }
                     if self.seen[side][w] != generation {
@@ -387,6 +402,35 @@ impl Scratch {
             self.next_frontier = std::mem::replace(&mut self.frontier[side], next);
             self.complete[side] = depth;
         }
+    }
+
+    /// Completes one more BFS level on `side`, raising the hop lower bound
+    /// of every DID it does not reach. Used when a search turns out costly.
+    fn deepen(&mut self, graph: &Graph, side: usize, filter: &Filter) {
+        let mut next = if self.partial == Some(side) {
+            self.partial = None;
+            std::mem::take(&mut self.next_frontier)
+        } else {
+            Vec::new()
+        };
+        let depth = self.complete[side] + 1;
+        for &u in &self.frontier[side] {
+            for edge in &graph.adjacency[u as usize] {
+                match self.step(edge, filter) {
+                    Step::Stop => break,
+                    Step::Skip => continue,
+                    Step::Take => {}
+                }
+                let w = edge.other as usize;
+                if self.seen[side][w] != self.generation {
+                    self.seen[side][w] = self.generation;
+                    self.depth[side][w] = depth;
+                    next.push(edge.other);
+                }
+            }
+        }
+        self.frontier[side] = next;
+        self.complete[side] = depth;
     }
 
     /// A lower bound on the hops from `v` to the origin of `side`.
@@ -541,6 +585,7 @@ impl Scratch {
         }
         let mut pops = 0usize;
         let mut runner_up_budget: Option<usize> = None;
+        let mut deepen_at = DEEPEN_AFTER_POPS;
         loop {
             let key = |queue: &BinaryHeap<Pending>| queue.peek().map(|p| f64::from_bits(p.key.0));
             // With one side exhausted the best is proven (every label the
@@ -566,6 +611,14 @@ impl Scratch {
                 *budget -= 1;
             }
             pops += 1;
+            if pops == deepen_at {
+                // Bound the bigger side's labels better: deepen the other BFS.
+                let side = usize::from(self.labels[0].len() >= self.labels[1].len());
+                if self.complete[side] + 1 < hop_limit && !self.frontier[side].is_empty() {
+                    self.deepen(graph, side, filter);
+                }
+                deepen_at *= DEEPEN_GROWTH;
+            }
             let Some(pending) = self.queue[side].pop() else {
                 break;
             };
