@@ -44,8 +44,9 @@ const NONE: u32 = u32::MAX;
 const MIN_RUNNER_UP_POPS: usize = 256;
 
 /// Pops after which a search deepens a BFS to tighten its hop bounds, and
-/// the factor to the next time.
-const DEEPEN_AFTER_POPS: usize = 2048;
+/// the factor to the next time. Tests use a small value so that the small
+/// graphs of the property tests exercise it.
+const DEEPEN_AFTER_POPS: usize = if cfg!(test) { 4 } else { 2048 };
 const DEEPEN_GROWTH: usize = 2;
 
 /// Slack on floating costs: far above the rounding error of ten additions,

@@ -371,3 +371,89 @@ fn a_hub_with_many_relationships_answers_quickly() {
     };
     assert_eq!(paths(&g, "leaf7", "leaf10", &q), vec![]);
 }
+
+/// The best strength from `s` to `t` within `max_hops`, by dynamic
+/// programming over walks (a strongest walk can always be shortcut into a
+/// path at least as strong), as `(product, hops)` of the first hop count
+/// reaching the maximum.
+fn best_by_dynamic_programming(
+    g: &Graph,
+    s: u32,
+    t: u32,
+    max_hops: u8,
+    min_strength: u8,
+) -> Option<(u128, u8)> {
+    use super::search::cmp_strength;
+    let n = g.adjacency.len();
+    let mut layer: Vec<Option<u128>> = vec![None; n];
+    layer[s as usize] = Some(1);
+    let mut best: Option<(u128, u8)> = None;
+    for hops in 1..=max_hops {
+        let mut next: Vec<Option<u128>> = vec![None; n];
+        for (v, product) in layer
+            .iter()
+            .enumerate()
+            .filter_map(|(v, p)| Some((v, (*p)?)))
+        {
+            for e in g.adjacency[v]
+                .iter()
+                .filter(|e| !e.hidden && e.strength >= min_strength)
+            {
+                let candidate = product * u128::from(e.strength);
+                let slot = &mut next[e.other as usize];
+                if slot.is_none_or(|old| candidate > old) {
+                    *slot = Some(candidate);
+                }
+            }
+        }
+        if let Some(p) = next[t as usize] {
+            if best.is_none_or(|(bp, bh)| cmp_strength(p, hops, bp, bh).is_gt()) {
+                best = Some((p, hops));
+            }
+        }
+        layer = next;
+    }
+    best
+}
+
+#[test]
+fn the_first_path_is_the_strongest_on_a_preferential_attachment_graph() {
+    use super::search::cmp_strength;
+    use crate::synthetic::{did as synthetic_did, preferential_attachment, SplitMix64};
+
+    let mut g = Graph::new();
+    g.bulk_load(preferential_attachment(3_000, 3, 5)).unwrap();
+    let mut rng = SplitMix64::new(9);
+    for round in 0..60 {
+        let (a, b) = (rng.below(3_000), rng.below(3_000));
+        if a == b {
+            continue;
+        }
+        let max_hops = [2, 3, 4, 6][round % 4];
+        let min_strength = [0, 50, 70][round % 3];
+        let q = PathQuery {
+            max_hops,
+            min_strength,
+            ..PathQuery::default()
+        };
+        let (from, to): (rhiz_protocol::Did, rhiz_protocol::Did) = (
+            synthetic_did(a).parse().unwrap(),
+            synthetic_did(b).parse().unwrap(),
+        );
+        let found = g.find_paths(&from, &to, &q).unwrap();
+        let (s, t) = (g.did_id(&from).unwrap().0, g.did_id(&to).unwrap().0);
+        let expected = best_by_dynamic_programming(&g, s, t, max_hops, min_strength);
+        match (found.first(), expected) {
+            (None, None) => {}
+            (Some(p), Some((bp, bh))) => {
+                let product: u128 = p.hops.iter().map(|h| u128::from(h.strength)).product();
+                let hops = u8::try_from(p.hops.len()).unwrap();
+                assert!(
+                    cmp_strength(product, hops, bp, bh).is_eq(),
+                    "{a} -> {b}: {p:?} vs {bp}/{bh}"
+                );
+            }
+            (found, expected) => panic!("{a} -> {b}: {found:?} vs {expected:?}"),
+        }
+    }
+}
