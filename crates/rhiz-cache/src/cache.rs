@@ -155,11 +155,7 @@ impl Cache {
     ) -> Result<Vec<Option<T>>, CacheError> {
         let slot = self.slot(class)?;
         let keys: Vec<String> = keys.iter().map(|k| full_key(class, k)).collect();
-        let now = now_micros();
-        let found = keys
-            .iter()
-            .map(|k| self.inner.lookup_l1(slot, k, now))
-            .collect();
+        let found = keys.iter().map(|k| self.inner.lookup_l1(slot, k)).collect();
         let found = self.inner.lookup_l2(slot, &keys, found).await;
         Ok(found
             .into_iter()
@@ -436,7 +432,7 @@ impl Inner {
             full.push_str(class);
             full.push(':');
             full.push_str(key);
-            self.lookup_l1(slot, full, now_micros())
+            self.lookup_l1(slot, full)
         });
         if found.is_fresh() {
             return found;
@@ -446,7 +442,7 @@ impl Inner {
         found.pop().unwrap_or(Found::Miss)
     }
 
-    fn lookup_l1(&self, slot: &Slot, key: &str, now: u64) -> Found {
+    fn lookup_l1(&self, slot: &Slot, key: &str) -> Found {
         if !slot.class.placement.in_l1() {
             return Found::Miss;
         }
@@ -455,16 +451,18 @@ impl Inner {
             // have been missed, so the entry is suspect.
             Some(resident) if resident.admitted < self.tags.horizon() => Found::Miss,
             Some(resident) => {
-                match self
-                    .tags
-                    .check(&resident.entry.tags, resident.entry.created, false)
-                {
-                    TagCheck::Valid if now < resident.entry.fresh_until => {
-                        Found::Fresh(Arc::clone(&resident.entry))
+                let entry = &resident.entry;
+                match self.tags.check(&entry.tags, entry.created, false) {
+                    // L1 drops entries at their stale deadline: without a
+                    // stale window, presence alone proves freshness and the
+                    // clock need not be read.
+                    TagCheck::Valid
+                        if entry.fresh_until == entry.stale_until
+                            || now_micros() < entry.fresh_until =>
+                    {
+                        Found::Fresh(Arc::clone(entry))
                     }
-                    TagCheck::Valid if now < resident.entry.stale_until => {
-                        Found::Stale(Arc::clone(&resident.entry))
-                    }
+                    TagCheck::Valid => Found::Stale(Arc::clone(entry)),
                     _ => Found::Miss,
                 }
             }
