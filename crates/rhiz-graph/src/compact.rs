@@ -49,6 +49,17 @@ impl ShortStr {
 /// The multibase base32 alphabet (lowercase, no padding).
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
+/// The value of each base32 character, 0xff for the others.
+const BASE32_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 32 {
+        table[BASE32[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// Bytes of a CIDv1 with a one-byte codec and a 32-byte digest.
 const CID_BYTES: usize = 36;
 /// Its base32 length, without the `b` prefix.
@@ -93,8 +104,11 @@ fn decode(cid: &str) -> Option<[u8; CID_BYTES]> {
     let mut out = [0u8; CID_BYTES];
     let (mut acc, mut bits, mut at) = (0u32, 0u32, 0);
     for &c in text {
-        let value = u32::try_from(BASE32.iter().position(|&a| a == c)?).expect("below 32");
-        acc = (acc << 5) | value;
+        let value = BASE32_VALUE[usize::from(c)];
+        if value == 0xff {
+            return None;
+        }
+        acc = (acc << 5) | u32::from(value);
         bits += 5;
         if bits >= 8 {
             bits -= 8;

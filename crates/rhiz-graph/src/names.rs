@@ -7,7 +7,7 @@
 //! exactly like the URI.
 
 use std::cmp::Ordering;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use hashbrown::HashTable;
 use rhiz_protocol::{AtUri, Did, Nsid, RecordKey};
@@ -61,7 +61,7 @@ impl<'a> UriParts<'a> {
     }
 
     fn hash(self) -> u64 {
-        let mut h = DefaultHasher::new();
+        let mut h = FastHasher::default();
         for part in [self.authority, self.collection, self.rkey] {
             part.hash(&mut h);
         }
@@ -77,8 +77,45 @@ pub(crate) struct Names {
     collections: Vec<Nsid>,
 }
 
+/// A fast, deterministic hasher for the index tables (keys are DIDs and
+/// record URIs, not attacker-chosen collisions worth a SipHash): a
+/// multiply-rotate over 8-byte words, then a full avalanche (MurmurHash3's
+/// finalizer) so the top bits hashbrown uses are well mixed.
+#[derive(Debug, Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
 fn hash_str(s: &str) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = FastHasher::default();
     s.hash(&mut h);
     h.finish()
 }

@@ -457,3 +457,15 @@ fn the_first_path_is_the_strongest_on_a_preferential_attachment_graph() {
         }
     }
 }
+
+#[test]
+fn a_graph_can_be_shared_between_threads_for_queries() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Graph>();
+    let g = graph(&[("a", "b", 90), ("b", "c", 90)]);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| assert_eq!(paths(&g, "a", "c", &PathQuery::default())[0].0, 81));
+        }
+    });
+}
