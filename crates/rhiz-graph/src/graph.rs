@@ -320,7 +320,10 @@ impl Graph {
         relationships: impl IntoIterator<Item = RelationshipInput>,
     ) -> Result<(), GraphError> {
         let mut unsorted = Vec::new();
-        let result = relationships.into_iter().try_for_each(|input| {
+        let mut relationships = relationships.into_iter();
+        self.targets
+            .reserve(&self.names, relationships.size_hint().0);
+        let result = relationships.try_for_each(|input| {
             if self.targets.find(&self.names, &input.uri).is_some() {
                 self.sort_adjacency(&mut unsorted);
                 return self.upsert_relationship(input);

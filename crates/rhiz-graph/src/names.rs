@@ -289,6 +289,19 @@ impl<T> RecordSlab<T> {
         self.index.len()
     }
 
+    /// Makes room for `additional` more records without rehashing.
+    pub(crate) fn reserve(&mut self, names: &Names, additional: usize) {
+        self.slots
+            .reserve(additional.saturating_sub(self.free.len()));
+        let slots = &self.slots;
+        self.index.reserve(additional, |&id| {
+            let slot = slots[id as usize]
+                .as_ref()
+                .expect("indexed slots are occupied");
+            names.hash_name(&slot.name)
+        });
+    }
+
     /// The slot of `uri`, when present.
     pub(crate) fn find(&self, names: &Names, uri: &AtUri) -> Option<u32> {
         let parts = UriParts::of(uri)?;
