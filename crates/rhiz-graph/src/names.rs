@@ -114,6 +114,26 @@ impl Hasher for FastHasher {
     }
 }
 
+/// Compares `at://{a.authority}/{a.collection}/{a.rkey}` with the same of
+/// `b` as strings, segment by segment, without building them.
+fn cmp_parts(a: UriParts<'_>, b: UriParts<'_>) -> Ordering {
+    cmp_segment(a.authority, b.authority)
+        .then_with(|| cmp_segment(a.collection, b.collection))
+        .then_with(|| a.rkey.cmp(b.rkey))
+}
+
+/// Compares `a + "/" + …` with `b + "/" + …` as far as `a` and `b` decide:
+/// `Equal` only when `a == b`. Neither contains `/`.
+fn cmp_segment(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => a[i].cmp(&b[i]),
+        None if a.len() < b.len() => b'/'.cmp(&b[a.len()]),
+        None if a.len() > b.len() => a[b.len()].cmp(&b'/'),
+        None => Ordering::Equal,
+    }
+}
+
 fn hash_str(s: &str) -> u64 {
     let mut h = FastHasher::default();
     s.hash(&mut h);
@@ -241,12 +261,15 @@ impl Names {
 
     /// Compares two names as their URI strings compare.
     pub(crate) fn cmp_names(&self, a: &RecordName, b: &RecordName) -> Ordering {
-        self.uri_bytes(a).cmp(self.uri_bytes(b))
+        cmp_parts(self.parts(a), self.parts(b))
     }
 
     /// Compares a name with a URI as their strings compare.
-    pub(crate) fn cmp_name_uri(&self, a: &RecordName, uri: &str) -> Ordering {
-        self.uri_bytes(a).cmp(uri.bytes())
+    pub(crate) fn cmp_name_uri(&self, a: &RecordName, uri: &AtUri) -> Ordering {
+        match UriParts::of(uri) {
+            Some(parts) => cmp_parts(self.parts(a), parts),
+            None => self.uri_bytes(a).cmp(uri.as_str().bytes()),
+        }
     }
 
     /// Approximate heap and inline bytes held.
@@ -389,5 +412,47 @@ pub(crate) fn heap_chunk(len: usize) -> usize {
         0
     } else {
         (len + 8).div_ceil(16).max(2) * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_like_their_uri_strings() {
+        let uris = [
+            "at://did:plc:ab/net.rhiz.relationship.record/3k2",
+            "at://did:plc:ab/net.rhiz.relationship.record/3k10",
+            "at://did:plc:ab:c/net.rhiz.relationship.record/1",
+            "at://did:plc:a/net.rhiz.relationship.record/z",
+            "at://did:plc:ab/net.rhiz.relationship/1",
+            "at://did:plc:ab/net.rhiz.relationship.recordz/1",
+            "at://did:web:ab/a.b.c/1",
+        ];
+        let mut names = Names::default();
+        let parsed: Vec<AtUri> = uris.iter().map(|u| u.parse().unwrap()).collect();
+        let interned: Vec<RecordName> = parsed
+            .iter()
+            .map(|u| names.intern_name(u).unwrap())
+            .collect();
+        for (i, a) in interned.iter().enumerate() {
+            for (j, b) in interned.iter().enumerate() {
+                assert_eq!(
+                    names.cmp_names(a, b),
+                    uris[i].cmp(uris[j]),
+                    "{} vs {}",
+                    uris[i],
+                    uris[j]
+                );
+                assert_eq!(names.cmp_name_uri(a, &parsed[j]), uris[i].cmp(uris[j]));
+            }
+            assert_eq!(names.uri(a).as_str(), uris[i]);
+        }
+        let cursor: AtUri = "at://did:plc:ab".parse().unwrap();
+        assert_eq!(
+            names.cmp_name_uri(&interned[0], &cursor),
+            uris[0].cmp("at://did:plc:ab")
+        );
     }
 }

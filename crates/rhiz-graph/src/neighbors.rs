@@ -82,7 +82,7 @@ impl Graph {
             });
         };
         let allowed = self.allowed_types(query.relationship_types.as_deref());
-        let cursor = query.cursor.as_ref().map(AtUri::as_str);
+        let cursor = query.cursor.as_ref();
         let name_of = |rel: u32| &self.targets.get(rel).name;
         let mut matching: Vec<(u32, u32)> = self.adjacency[id.index()]
             .iter()
