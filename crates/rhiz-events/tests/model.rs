@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{open_log, start, test_config, wait_idle, Job, Recorder};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use rhiz_events::{DeadLetterFilter, Lane, PipelineConfig, SubmitOutcome};
 
 #[derive(Debug, Clone)]
@@ -215,7 +216,14 @@ fn run(s: Scenario) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        // Failing seeds are committed here and replayed first.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/model.txt"
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn pipeline_matches_the_model(s in scenario()) {
