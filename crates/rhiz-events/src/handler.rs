@@ -40,6 +40,7 @@ impl std::error::Error for HandlerError {}
 /// idempotent (for Rhiz, by event id or record (URI, CID)).
 #[async_trait]
 pub trait Handler<P>: Send + Sync + 'static {
-    /// Applies one event.
+    /// Applies one event. A panic counts as a permanent failure: the event
+    /// goes to the dead letters and the worker carries on.
     async fn apply(&self, event: &P) -> Result<(), HandlerError>;
 }

@@ -2,10 +2,12 @@
 //! accepted events to the log in order, the workers that apply them, and the
 //! acknowledger that marks them applied.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -454,7 +456,10 @@ impl<P: Send + Sync + 'static> Shared<P> {
     async fn apply(&self, mut entry: Entry<P>) {
         let lane = entry.lane.index();
         let started = Instant::now();
-        let result = self.handler.apply(&entry.payload).await;
+        let result = AssertUnwindSafe(self.handler.apply(&entry.payload))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(HandlerError::Permanent("the handler panicked".into())));
         let finished = Instant::now();
         let error = match result {
             Ok(()) => {

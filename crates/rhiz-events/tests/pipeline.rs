@@ -445,3 +445,48 @@ async fn builder_rejects_bad_configuration_naming_the_field() {
         "{err}"
     );
 }
+
+/// Panics on events whose id starts with "panic".
+struct Panicky(Recorder);
+
+#[rhiz_events::async_trait]
+impl rhiz_events::Handler<Job> for Panicky {
+    async fn apply(&self, job: &Job) -> Result<(), rhiz_events::HandlerError> {
+        assert!(!job.id.starts_with("panic"), "handler bug");
+        rhiz_events::Handler::apply(&self.0, job).await
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_dead_letters_the_event_and_frees_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let handler = Arc::new(Panicky(Recorder::default()));
+    let log: Arc<dyn EventLog> = open_log(dir.path()).await;
+    let pipeline = rhiz_events::Pipeline::builder(
+        log,
+        handler.clone(),
+        Arc::new(rhiz_events::JsonCodec::new()),
+    )
+    .config(PipelineConfig {
+        workers: 1,
+        ..test_config()
+    })
+    .build()
+    .await
+    .unwrap();
+    let batch = vec![
+        Job::new("panic-1", "k").submission(Lane::Normal),
+        Job::new("after", "k").submission(Lane::Normal),
+    ];
+    pipeline.submit_batch(batch).await.unwrap();
+    wait_idle(&pipeline, Duration::from_secs(5)).await;
+    assert_eq!(handler.0.applied_count("after"), 1);
+    let dead = pipeline
+        .log()
+        .dead_letter("panic-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.last_error.as_deref(), Some("the handler panicked"));
+    pipeline.shutdown().await.unwrap();
+}
