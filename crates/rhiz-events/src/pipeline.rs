@@ -388,12 +388,18 @@ impl<P: Send + Sync + 'static> Shared<P> {
             .count()
     }
 
-    /// How long `refused` events should wait, at the current throughput.
+    /// How long `refused` events should wait: the time the workers need, at
+    /// the last second's throughput, to drain the excess over the high-water mark.
     fn retry_after(&self, refused: usize) -> Duration {
         let excess = (self.lock().occupied() + refused)
             .saturating_sub(self.config.high_water_mark())
             .max(1);
-        let rate = self.metrics.throughput().max(1.0);
+        let rate = self.metrics.throughput();
+        if rate == 0.0 {
+            // No complete second measured yet (start-up, or nothing draining):
+            // no basis for an estimate, so the shortest wait.
+            return self.config.retry_after_min;
+        }
         Duration::from_secs_f64(excess as f64 / rate)
             .clamp(self.config.retry_after_min, self.config.retry_after_max)
     }

@@ -490,3 +490,38 @@ async fn a_panicking_handler_dead_letters_the_event_and_frees_its_key() {
     assert_eq!(dead.last_error.as_deref(), Some("the handler panicked"));
     pipeline.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_critical_flood_does_not_starve_the_low_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let config = PipelineConfig {
+        workers: 1,
+        ..test_config()
+    };
+    let pipeline = start(open_log(dir.path()).await, recorder.clone(), config).await;
+    let flood =
+        (0..300).map(|i| Job::new(format!("crit{i}"), format!("c{i}")).submission(Lane::Critical));
+    let low = (0..10).map(|i| Job::new(format!("low{i}"), format!("l{i}")).submission(Lane::Low));
+    pipeline
+        .submit_batch(flood.chain(low).collect())
+        .await
+        .unwrap();
+    wait_idle(&pipeline, Duration::from_secs(10)).await;
+    let order: Vec<String> = recorder
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.1.clone())
+        .collect();
+    let last_low = order.iter().rposition(|id| id.starts_with("low")).unwrap();
+    // Weights 8:1 between critical and low: one low event per 9 applies.
+    assert!(
+        last_low < 10 * 9 + 9,
+        "low lane starved: last low event at position {last_low}"
+    );
+    let first = order.iter().position(|id| id.starts_with("low")).unwrap();
+    assert!(first >= 1, "critical goes first");
+    pipeline.shutdown().await.unwrap();
+}
