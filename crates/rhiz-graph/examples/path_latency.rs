@@ -1,6 +1,9 @@
 //! Builds a seeded preferential-attachment graph and prints build time,
 //! bytes per relationship, and the latency distribution of `find_paths`,
-//! `neighbors` and `conviction` over random pairs.
+//! `neighbors` and `conviction` over random pairs. As a baseline in the same
+//! run it times an exact strongest-path computation without the index: a
+//! dynamic program by hop count (Bellman–Ford limited to `maxHops`) over a
+//! plain adjacency list, on 50 other random pairs.
 //!
 //! ```text
 //! cargo run --release -p rhiz-graph --example path_latency -- [DIDS] [PER_DID] [PAIRS]
@@ -9,6 +12,7 @@
 //! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 1,000 pairs. With
 //! `SHOW_SLOWEST=1` it also prints the 15 slowest pairs (time, hops, strength).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -38,6 +42,7 @@ fn main() {
     let (dids, per_did, pairs) = (arg(1, 200_000), arg(2, 5), arg(3, 1_000));
     let relationships = preferential_attachment(dids, per_did, 42);
     let count = relationships.len();
+    let baseline = PlainGraph::new(&relationships);
     let uris: Vec<_> = relationships.iter().map(|r| r.uri.clone()).collect();
 
     let started = Instant::now();
@@ -115,6 +120,38 @@ fn main() {
         println!("slowest: {:?}", &slowest[slowest.len() - 15..]);
     }
 
+    let mut rng_baseline = SplitMix64::new(99);
+    let mut times = Vec::new();
+    let mut agree = 0;
+    for _ in 0..50 {
+        let (a, b) = (pick(&mut rng_baseline), pick(&mut rng_baseline));
+        if a == b {
+            continue;
+        }
+        let started = Instant::now();
+        let expected = baseline.strongest(&a, &b, 6, 50);
+        times.push(started.elapsed());
+        let found = graph.find_paths(&a, &b, &query).expect("valid query");
+        let product = |p: &rhiz_graph::Path| {
+            p.hops
+                .iter()
+                .map(|h| f64::from(h.strength) / 100.0)
+                .product::<f64>()
+        };
+        let same = match (found.first().map(product), expected) {
+            (Some(p), Some(e)) => (p - e).abs() <= 1e-12 * e,
+            (p, e) => p.is_none() && e.is_none(),
+        };
+        if same {
+            agree += 1;
+        }
+    }
+    println!(
+        "baseline: exact DP by hop count over a plain adjacency list, {} pairs ({agree} agree with find_paths): {}",
+        times.len(),
+        percentiles(times)
+    );
+
     let one = PathQuery {
         limit: 1,
         ..PathQuery::default()
@@ -158,4 +195,52 @@ fn main() {
         stats.component_count,
         stats.largest_component
     );
+}
+
+/// The baseline: relationships as plain adjacency lists, no index.
+struct PlainGraph {
+    ids: HashMap<String, usize>,
+    adjacency: Vec<Vec<(usize, u8)>>,
+}
+
+impl PlainGraph {
+    fn new(relationships: &[rhiz_graph::RelationshipInput]) -> Self {
+        let mut ids = HashMap::new();
+        let mut adjacency: Vec<Vec<(usize, u8)>> = Vec::new();
+        for r in relationships {
+            let [a, b] = r.participants.each_ref().map(|d| {
+                let next = ids.len();
+                *ids.entry(d.as_str().to_owned()).or_insert(next)
+            });
+            adjacency.resize_with(ids.len(), Vec::new);
+            adjacency[a].push((b, r.strength.get()));
+            adjacency[b].push((a, r.strength.get()));
+        }
+        Self { ids, adjacency }
+    }
+
+    /// The strongest product within `max_hops` hops (walks; a strongest walk
+    /// shortcuts to a path as strong).
+    fn strongest(&self, from: &Did, to: &Did, max_hops: u8, min_strength: u8) -> Option<f64> {
+        let (s, t) = (self.ids[from.as_str()], self.ids[to.as_str()]);
+        let mut layer = vec![0.0f64; self.adjacency.len()];
+        layer[s] = 1.0;
+        let mut best: Option<f64> = None;
+        for _ in 0..max_hops {
+            let mut next = vec![0.0f64; self.adjacency.len()];
+            for (v, &p) in layer.iter().enumerate().filter(|(_, p)| **p > 0.0) {
+                for &(w, strength) in self.adjacency[v]
+                    .iter()
+                    .filter(|(_, st)| *st >= min_strength)
+                {
+                    next[w] = next[w].max(p * f64::from(strength) / 100.0);
+                }
+            }
+            if next[t] > 0.0 {
+                best = Some(best.map_or(next[t], |b| b.max(next[t])));
+            }
+            layer = next;
+        }
+        best
+    }
 }
