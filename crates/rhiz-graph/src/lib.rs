@@ -29,8 +29,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Memory: about 150–200 bytes per relationship on a million of them,
-//! including the interned DIDs (see `BENCHMARKS.md`).
+//! Memory: about 160 bytes per relationship on a million of them, interned
+//! DIDs included (`Graph::memory_bytes`; figures in `BENCHMARKS.md`). At
+//! start-up, load the stored relationships with [`Graph::bulk_load`], then
+//! apply each change of the feed with the four updates.
 
 mod compact;
 mod conviction;
