@@ -106,7 +106,7 @@ pub struct LatencySummary {
 pub struct ClassStats {
     /// Lookups answered by L1.
     pub l1_hits: u64,
-    /// Lookups L1 could not answer (including classes not placed in L1).
+    /// Lookups L1 could not answer (counted for classes placed in L1).
     pub l1_misses: u64,
     /// Lookups answered by L2.
     pub l2_hits: u64,
