@@ -60,6 +60,7 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod store;
 mod timestamp;
 mod url;
 

@@ -2,33 +2,32 @@
 //! JSONB records.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{AtUri, Did, Handle};
 use serde_json::Value;
 use sqlx::error::DatabaseError;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow, Postgres};
 use sqlx::types::Json;
 use sqlx::{Column, Row, TypeInfo};
 
 use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
-use crate::model::{
-    handle_key, Entity, EntityPatch, NewEntity, StoredAttestation, StoredRelationship,
-    TrustSnapshot,
-};
-use crate::rows::{self, corrupt, get, Columns};
+use crate::rows::{corrupt, get, Columns};
+use crate::store::{Dialect, SqlStore};
 use crate::url::mask_password;
-use crate::{sql, timestamp, Backend, Store};
+use crate::{sql, timestamp, Backend};
 
 /// Connections in the pool.
 const MAX_CONNECTIONS: u32 = 10;
 /// How long an operation waits for a pooled connection (or to connect).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`Store`] on a PostgreSQL database.
+/// A [`Store`](crate::Store) on a PostgreSQL database.
+pub(crate) type PgStore = SqlStore<PgDialect>;
+
+/// The pool of a PostgreSQL database.
 #[derive(Debug)]
-pub(crate) struct PgStore {
+pub(crate) struct PgDialect {
     pool: PgPool,
 }
 
@@ -50,7 +49,7 @@ impl PgStore {
             .await
             .map_err(|source| StoreError::Migration { source })?;
         tracing::info!(url = %mask_password(url), "opened postgres store");
-        Ok(PgStore { pool })
+        Ok(SqlStore::new(PgDialect { pool }))
     }
 }
 
@@ -123,319 +122,43 @@ impl Columns for PgRow {
     }
 }
 
-/// A timestamp for binding, at the precision both backends keep.
-fn ts(at: DateTime<Utc>) -> DateTime<Utc> {
-    timestamp::truncate(at)
-}
+impl Dialect for PgDialect {
+    type DB = Postgres;
+    type Timestamp = DateTime<Utc>;
+    /// The schema keeps 0–100 values in SMALLINT columns.
+    type Percent = i16;
+    type Json<'a> = Json<&'a Value>;
 
-/// A 0–100 value for binding to a SMALLINT column.
-fn small(value: u8) -> i16 {
-    i16::from(value)
-}
+    const BACKEND: Backend = Backend::Postgres;
+    /// The row lock makes concurrent patches of one entity apply in turn.
+    const GET_ENTITY_FOR_UPDATE: &'static str = sql::GET_ENTITY_FOR_UPDATE;
 
-#[async_trait::async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
+    fn timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
+        timestamp::truncate(at)
     }
 
-    async fn create_entity(&self, new: &NewEntity) -> Result<Entity> {
-        let created = sqlx::query(sql::CREATE_ENTITY)
-            .bind(new.did.as_str())
-            .bind(new.handle.as_ref().map(handle_key))
-            .bind(&new.name)
-            .bind(&new.entity_type)
-            .bind(&new.bio)
-            .bind(&new.avatar_url)
-            .bind(new.profile_uri.as_ref().map(AtUri::as_str))
-            .bind(new.profile_cid.as_ref().map(|cid| cid.as_str()))
-            .bind(ts(new.created_at))
-            .fetch_one(&self.pool)
-            .await
-            .or_store("create_entity", classify);
-        match created {
-            Ok(row) => rows::entity(&row),
-            Err(err) => Err(crate::model::explain_create_conflict(self, new, err).await),
-        }
+    fn percent(value: u8) -> i16 {
+        i16::from(value)
     }
 
-    async fn get_entity(&self, did: &Did) -> Result<Option<Entity>> {
-        sqlx::query(sql::GET_ENTITY)
-            .bind(did.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("get_entity", classify)?
-            .map(|row| rows::entity(&row))
-            .transpose()
+    fn json(value: &Value) -> Json<&Value> {
+        Json(value)
     }
 
-    async fn get_entity_by_handle(&self, handle: &Handle) -> Result<Option<Entity>> {
-        sqlx::query(sql::GET_ENTITY_BY_HANDLE)
-            .bind(handle_key(handle))
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("get_entity_by_handle", classify)?
-            .map(|row| rows::entity(&row))
-            .transpose()
+    fn classify(err: &dyn DatabaseError) -> DbErrorClass {
+        classify(err)
     }
 
-    async fn update_entity(
-        &self,
-        did: &Did,
-        patch: &EntityPatch,
-        now: DateTime<Utc>,
-    ) -> Result<Entity> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .or_store("update_entity", classify)?;
-        // The row lock makes concurrent patches of one entity apply in turn.
-        let current = sqlx::query(sql::GET_ENTITY_FOR_UPDATE)
-            .bind(did.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .or_store("update_entity", classify)?;
-        let Some(current) = current else {
-            return Err(StoreError::NotFound {
-                what: "entity",
-                key: did.to_string(),
-            });
-        };
-        let mut entity = rows::entity(&current)?;
-        patch.apply(&mut entity, now);
-        let row = sqlx::query(sql::UPDATE_ENTITY)
-            .bind(did.as_str())
-            .bind(entity.handle.as_ref().map(handle_key))
-            .bind(&entity.name)
-            .bind(&entity.bio)
-            .bind(&entity.avatar_url)
-            .bind(entity.profile_uri.as_ref().map(AtUri::as_str))
-            .bind(entity.profile_cid.as_ref().map(|cid| cid.as_str()))
-            .bind(ts(now))
-            .fetch_one(&mut *tx)
-            .await
-            .or_store("update_entity", classify)
-            .map_err(|err| {
-                err.with_conflict_value(|_| {
-                    entity.handle.as_ref().map(handle_key).unwrap_or_default()
-                })
-            })?;
-        let updated = rows::entity(&row)?;
-        tx.commit().await.or_store("update_entity", classify)?;
-        Ok(updated)
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
     }
 
-    async fn delete_entity(&self, did: &Did) -> Result<()> {
-        let done = sqlx::query(sql::DELETE_ENTITY)
-            .bind(did.as_str())
-            .execute(&self.pool)
-            .await
-            .or_store("delete_entity", classify)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "entity",
-                key: did.to_string(),
-            });
-        }
-        Ok(())
+    fn writer(&self) -> &PgPool {
+        &self.pool
     }
 
-    async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
-        const OP: &str = "upsert_relationship";
-        let mut tx = self.pool.begin().await.or_store(OP, classify)?;
-        sqlx::query(sql::UPSERT_RELATIONSHIP)
-            .bind(rel.uri.as_str())
-            .bind(rel.cid.as_str())
-            .bind(rel.author.as_str())
-            .bind(&rel.rel_type)
-            .bind(small(rel.strength))
-            .bind(&rel.context)
-            .bind(&rel.visibility)
-            .bind(rel.allow_discovery)
-            .bind(rel.allow_attestation)
-            .bind(ts(rel.started_at))
-            .bind(ts(rel.last_interaction_at))
-            .bind(ts(rel.created_at))
-            .bind(ts(rel.indexed_at))
-            .bind(Json(&rel.record))
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, classify)?;
-        sqlx::query(sql::DELETE_PARTICIPANTS)
-            .bind(rel.uri.as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, classify)?;
-        sqlx::query(sql::INSERT_PARTICIPANTS)
-            .bind(rel.uri.as_str())
-            .bind(rel.participants[0].as_str())
-            .bind(rel.participants[1].as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, classify)?;
-        tx.commit().await.or_store(OP, classify)
-    }
-
-    async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>> {
-        sqlx::query(sql::GET_RELATIONSHIP)
-            .bind(uri.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("get_relationship", classify)?
-            .map(|row| rows::relationship(&row))
-            .transpose()
-    }
-
-    async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
-        const OP: &str = "delete_relationship";
-        let mut tx = self.pool.begin().await.or_store(OP, classify)?;
-        sqlx::query(sql::DELETE_PARTICIPANTS)
-            .bind(uri.as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, classify)?;
-        let done = sqlx::query(sql::DELETE_RELATIONSHIP)
-            .bind(uri.as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, classify)?;
-        tx.commit().await.or_store(OP, classify)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
-        sqlx::query(sql::RELATIONSHIPS_OF)
-            .bind(did.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .or_store("relationships_of", classify)?
-            .iter()
-            .map(rows::relationship)
-            .collect()
-    }
-
-    async fn list_relationships(
-        &self,
-        after: Option<&AtUri>,
-        limit: u32,
-    ) -> Result<Vec<StoredRelationship>> {
-        let query = match after {
-            None => sqlx::query(sql::LIST_RELATIONSHIPS_FIRST),
-            Some(after) => sqlx::query(sql::LIST_RELATIONSHIPS_AFTER).bind(after.as_str()),
-        };
-        query
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .or_store("list_relationships", classify)?
-            .iter()
-            .map(rows::relationship)
-            .collect()
-    }
-
-    async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
-        sqlx::query(sql::UPSERT_ATTESTATION)
-            .bind(att.uri.as_str())
-            .bind(att.cid.as_str())
-            .bind(att.attester.as_str())
-            .bind(att.target.as_str())
-            .bind(&att.attestation_type)
-            .bind(small(att.confidence))
-            .bind(&att.evidence)
-            .bind(att.suggested_strength.map(small))
-            .bind(ts(att.created_at))
-            .bind(ts(att.indexed_at))
-            .bind(Json(&att.record))
-            .execute(&self.pool)
-            .await
-            .or_store("upsert_attestation", classify)?;
-        Ok(())
-    }
-
-    async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {
-        sqlx::query(sql::GET_ATTESTATION)
-            .bind(uri.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("get_attestation", classify)?
-            .map(|row| rows::attestation(&row))
-            .transpose()
-    }
-
-    async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
-        let done = sqlx::query(sql::DELETE_ATTESTATION)
-            .bind(uri.as_str())
-            .execute(&self.pool)
-            .await
-            .or_store("delete_attestation", classify)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn attestations_for(&self, target: &AtUri) -> Result<Vec<StoredAttestation>> {
-        sqlx::query(sql::ATTESTATIONS_FOR)
-            .bind(target.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .or_store("attestations_for", classify)?
-            .iter()
-            .map(rows::attestation)
-            .collect()
-    }
-
-    async fn put_trust_snapshot(&self, snap: &TrustSnapshot) -> Result<()> {
-        sqlx::query(sql::PUT_TRUST_SNAPSHOT)
-            .bind(snap.did.as_str())
-            .bind(small(snap.trust_score))
-            .bind(small(snap.reputation))
-            .bind(small(snap.reciprocity))
-            .bind(small(snap.consistency))
-            .bind(i64::from(snap.relationship_count))
-            .bind(i64::from(snap.verified_relationship_count))
-            .bind(ts(snap.calculated_at))
-            .execute(&self.pool)
-            .await
-            .or_store("put_trust_snapshot", classify)?;
-        Ok(())
-    }
-
-    async fn latest_trust_snapshot(&self, did: &Did) -> Result<Option<TrustSnapshot>> {
-        sqlx::query(sql::LATEST_TRUST_SNAPSHOT)
-            .bind(did.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("latest_trust_snapshot", classify)?
-            .map(|row| rows::trust_snapshot(&row))
-            .transpose()
-    }
-
-    async fn get_state(&self, key: &str) -> Result<Option<String>> {
-        sqlx::query(sql::GET_STATE)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .or_store("get_state", classify)?
-            .map(|row| row.text("value"))
-            .transpose()
-    }
-
-    async fn put_state(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query(sql::PUT_STATE)
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .or_store("put_state", classify)?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<Duration> {
-        let started = Instant::now();
-        sqlx::query(sql::PING)
-            .execute(&self.pool)
-            .await
-            .or_store("ping", classify)?;
-        Ok(started.elapsed())
+    fn reader(&self) -> &PgPool {
+        &self.pool
     }
 
     async fn close(&self) {
