@@ -117,6 +117,16 @@ pub(crate) enum DbErrorClass {
     Other,
 }
 
+impl DbErrorClass {
+    /// A [`DbErrorClass::UniqueViolation`] of `table.column`.
+    pub(crate) fn unique_violation(table: &str, column: &str) -> Self {
+        DbErrorClass::UniqueViolation {
+            table: table.to_owned(),
+            column: column.to_owned(),
+        }
+    }
+}
+
 /// Maps a violated unique key to the field name callers see in
 /// [`StoreError::Conflict`]. `None` for keys the store never expects to
 /// collide on.

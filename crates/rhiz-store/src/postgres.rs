@@ -43,33 +43,13 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
-            .or_store("open", classify)?;
+            .or_store("open", PgDialect::classify)?;
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migration { source })?;
         tracing::info!(url = %mask_password(url), "opened postgres store");
         Ok(SqlStore::new(PgDialect { pool }))
-    }
-}
-
-/// Classifies PostgreSQL's SQLSTATE codes.
-fn classify(err: &dyn DatabaseError) -> DbErrorClass {
-    let Some(code) = err.code() else {
-        return DbErrorClass::Other;
-    };
-    match code.as_ref() {
-        "23505" => match (err.table(), err.constraint()) {
-            (Some(table), Some(constraint)) => unique_key(table, constraint),
-            _ => DbErrorClass::Other,
-        },
-        // connection exceptions, insufficient resources, operator
-        // intervention (shutdown), serialization failure, deadlock
-        code if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => {
-            DbErrorClass::Unavailable
-        }
-        "40001" | "40P01" => DbErrorClass::Unavailable,
-        _ => DbErrorClass::Other,
     }
 }
 
@@ -80,10 +60,7 @@ fn unique_key(table: &str, constraint: &str) -> DbErrorClass {
         .and_then(|rest| rest.strip_prefix('_'))
         .and_then(|rest| rest.strip_suffix("_key"))
         .map_or(DbErrorClass::Other, |column| {
-            DbErrorClass::UniqueViolation {
-                table: table.to_owned(),
-                column: column.to_owned(),
-            }
+            DbErrorClass::unique_violation(table, column)
         })
 }
 
@@ -145,8 +122,24 @@ impl Dialect for PgDialect {
         Json(value)
     }
 
+    /// Classifies PostgreSQL's SQLSTATE codes.
     fn classify(err: &dyn DatabaseError) -> DbErrorClass {
-        classify(err)
+        let Some(code) = err.code() else {
+            return DbErrorClass::Other;
+        };
+        match code.as_ref() {
+            "23505" => match (err.table(), err.constraint()) {
+                (Some(table), Some(constraint)) => unique_key(table, constraint),
+                _ => DbErrorClass::Other,
+            },
+            // connection exceptions, insufficient resources, operator
+            // intervention (shutdown), serialization failure, deadlock
+            code if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") => {
+                DbErrorClass::Unavailable
+            }
+            "40001" | "40P01" => DbErrorClass::Unavailable,
+            _ => DbErrorClass::Other,
+        }
     }
 
     fn rows_affected(done: &PgQueryResult) -> u64 {
@@ -154,10 +147,6 @@ impl Dialect for PgDialect {
     }
 
     fn writer(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn reader(&self) -> &PgPool {
         &self.pool
     }
 

@@ -63,7 +63,7 @@ impl SqliteStore {
                     .journal_mode(SqliteJournalMode::Wal),
             )
             .await
-            .or_store("open", classify)?;
+            .or_store("open", SqliteDialect::classify)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&writer)
             .await
@@ -75,7 +75,7 @@ impl SqliteStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.read_only(true))
             .await
-            .or_store("open", classify)?;
+            .or_store("open", SqliteDialect::classify)?;
 
         tracing::info!(path = %path.display(), readers, "opened sqlite store");
         Ok(SqlStore::new(SqliteDialect {
@@ -86,21 +86,6 @@ impl SqliteStore {
     }
 }
 
-/// Classifies SQLite's extended result codes.
-fn classify(err: &dyn DatabaseError) -> DbErrorClass {
-    const SQLITE_CONSTRAINT_PRIMARYKEY: i32 = 1555;
-    const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
-    // Primary codes (low byte): BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN.
-    const TRANSIENT: [i32; 6] = [5, 6, 7, 10, 13, 14];
-
-    let code: i32 = err.code().and_then(|code| code.parse().ok()).unwrap_or(0);
-    match code {
-        SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE => unique_key(err.message()),
-        _ if TRANSIENT.contains(&(code & 0xff)) => DbErrorClass::Unavailable,
-        _ => DbErrorClass::Other,
-    }
-}
-
 /// Reads `table.column` out of "UNIQUE constraint failed: t.c[, t.d]".
 fn unique_key(message: &str) -> DbErrorClass {
     message
@@ -108,10 +93,7 @@ fn unique_key(message: &str) -> DbErrorClass {
         .and_then(|(_, keys)| keys.split(',').next())
         .and_then(|key| key.trim().split_once('.'))
         .map_or(DbErrorClass::Other, |(table, column)| {
-            DbErrorClass::UniqueViolation {
-                table: table.to_owned(),
-                column: column.to_owned(),
-            }
+            DbErrorClass::unique_violation(table, column)
         })
 }
 
@@ -163,8 +145,19 @@ impl Dialect for SqliteDialect {
         value.to_string()
     }
 
+    /// Classifies SQLite's extended result codes.
     fn classify(err: &dyn DatabaseError) -> DbErrorClass {
-        classify(err)
+        const SQLITE_CONSTRAINT_PRIMARYKEY: i32 = 1555;
+        const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
+        // Primary codes (low byte): BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN.
+        const TRANSIENT: [i32; 6] = [5, 6, 7, 10, 13, 14];
+
+        let code: i32 = err.code().and_then(|code| code.parse().ok()).unwrap_or(0);
+        match code {
+            SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE => unique_key(err.message()),
+            _ if TRANSIENT.contains(&(code & 0xff)) => DbErrorClass::Unavailable,
+            _ => DbErrorClass::Other,
+        }
     }
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {

@@ -55,8 +55,11 @@ pub(crate) trait Dialect: Debug + Send + Sync + 'static {
 
     /// The pool writes and transactions go through.
     fn writer(&self) -> &Pool<Self::DB>;
-    /// The pool reads go through.
-    fn reader(&self) -> &Pool<Self::DB>;
+    /// The pool reads go through; the writer unless the backend has a
+    /// separate one.
+    fn reader(&self) -> &Pool<Self::DB> {
+        self.writer()
+    }
     /// Closes the pools, waiting for connections in use to be returned.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
@@ -67,12 +70,20 @@ pub(crate) struct SqlStore<D> {
     db: D,
 }
 
-impl<D: Dialect> SqlStore<D> {
+impl<D> SqlStore<D> {
     /// A store over the (opened and migrated) pools of `db`.
     pub(crate) fn new(db: D) -> Self {
         SqlStore { db }
     }
+}
 
+/// Statements keyed by one text parameter, `$1`.
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
+    for<'q> <D::DB as Database>::Arguments<'q>: IntoArguments<'q, D::DB>,
+    for<'q> &'q str: Encode<'q, D::DB> + Type<D::DB>,
+{
     /// Runs `statement` with `key` bound to `$1` on the reader and decodes
     /// the row it returns, if any.
     async fn fetch_optional<T>(
@@ -81,12 +92,7 @@ impl<D: Dialect> SqlStore<D> {
         statement: &'static str,
         key: &str,
         decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
-    ) -> Result<Option<T>>
-    where
-        for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
-        for<'q> <D::DB as Database>::Arguments<'q>: IntoArguments<'q, D::DB>,
-        for<'q> &'q str: Encode<'q, D::DB> + Type<D::DB>,
-    {
+    ) -> Result<Option<T>> {
         sqlx::query(statement)
             .bind(key)
             .fetch_optional(self.db.reader())
@@ -104,12 +110,7 @@ impl<D: Dialect> SqlStore<D> {
         statement: &'static str,
         key: &str,
         decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
-    ) -> Result<Vec<T>>
-    where
-        for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
-        for<'q> <D::DB as Database>::Arguments<'q>: IntoArguments<'q, D::DB>,
-        for<'q> &'q str: Encode<'q, D::DB> + Type<D::DB>,
-    {
+    ) -> Result<Vec<T>> {
         sqlx::query(statement)
             .bind(key)
             .fetch_all(self.db.reader())
@@ -122,12 +123,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Runs `statement` with `key` bound to `$1` on the writer; `true` if
     /// it changed a row.
-    async fn delete(&self, op: &'static str, statement: &'static str, key: &str) -> Result<bool>
-    where
-        for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
-        for<'q> <D::DB as Database>::Arguments<'q>: IntoArguments<'q, D::DB>,
-        for<'q> &'q str: Encode<'q, D::DB> + Type<D::DB>,
-    {
+    async fn delete(&self, op: &'static str, statement: &'static str, key: &str) -> Result<bool> {
         let done = sqlx::query(statement)
             .bind(key)
             .execute(self.db.writer())

@@ -4,6 +4,7 @@
 mod contract;
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use rhiz_store::{Backend, Store, StoreError};
@@ -24,13 +25,19 @@ where
 
 contract::contract_suite!(run);
 
+fn url_of(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
+}
+
+async fn open_at(db: &Path) -> Arc<dyn Store> {
+    rhiz_store::open(&url_of(db)).await.unwrap()
+}
+
 #[tokio::test]
 async fn creates_missing_directories_and_reports_the_backend() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a/b/c/rhiz.db");
-    let store = rhiz_store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = open_at(&db).await;
     assert!(db.exists());
     assert_eq!(store.backend().to_string(), "sqlite");
     store.close().await;
@@ -40,13 +47,9 @@ async fn creates_missing_directories_and_reports_the_backend() {
 async fn corrupt_rows_name_the_column() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rhiz.db");
-    let store = rhiz_store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = open_at(&db).await;
     // Write a row behind the store's back, with an unparsable timestamp.
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let raw = sqlx::SqlitePool::connect(&url_of(&db)).await.unwrap();
     sqlx::query(
         "INSERT INTO entities (did, name, entity_type, created_at, updated_at) \
          VALUES ('did:plc:broken', 'Broken', 'person', 'yesterday', '2025-01-01T00:00:00.000000Z')",
@@ -68,9 +71,7 @@ async fn corrupt_rows_name_the_column() {
 async fn close_checkpoints_the_write_ahead_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rhiz.db");
-    let store = rhiz_store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let store = open_at(&db).await;
     for i in 0..50 {
         store.put_state(&format!("k{i}"), "v").await.unwrap();
     }

@@ -173,6 +173,21 @@ fn uris(rels: &[StoredRelationship]) -> Vec<String> {
     rels.iter().map(|r| r.uri.to_string()).collect()
 }
 
+/// Alice, with every optional field set.
+fn full_new_entity() -> NewEntity {
+    NewEntity {
+        bio: Some("Gardener".into()),
+        avatar_url: Some("https://example.com/a.png".into()),
+        profile_uri: Some(
+            "at://did:plc:alice/net.rhiz.entity.profile/self"
+                .parse()
+                .unwrap(),
+        ),
+        profile_cid: Some(cid(2)),
+        ..new_entity("alice", Some("alice.example.com"))
+    }
+}
+
 async fn create(store: &dyn Store, name: &str, handle_text: Option<&str>) -> Entity {
     store
         .create_entity(&new_entity(name, handle_text))
@@ -183,17 +198,7 @@ async fn create(store: &dyn Store, name: &str, handle_text: Option<&str>) -> Ent
 // ---------------------------------------------------------------- entities
 
 pub(crate) async fn create_and_get_entity(store: Arc<dyn Store>, _url: String) {
-    let new = NewEntity {
-        bio: Some("Gardener".into()),
-        avatar_url: Some("https://example.com/a.png".into()),
-        profile_uri: Some(
-            "at://did:plc:alice/net.rhiz.entity.profile/self"
-                .parse()
-                .unwrap(),
-        ),
-        profile_cid: Some(cid(2)),
-        ..new_entity("alice", Some("alice.example.com"))
-    };
+    let new = full_new_entity();
     let created = store.create_entity(&new).await.unwrap();
     let expected = Entity {
         did: new.did.clone(),
@@ -369,17 +374,7 @@ pub(crate) async fn update_entity_sets_each_field(store: Arc<dyn Store>, _url: S
 }
 
 pub(crate) async fn update_entity_clears_optional_fields(store: Arc<dyn Store>, _url: String) {
-    let new = NewEntity {
-        bio: Some("Gardener".into()),
-        avatar_url: Some("https://example.com/a.png".into()),
-        profile_uri: Some(
-            "at://did:plc:alice/net.rhiz.entity.profile/self"
-                .parse()
-                .unwrap(),
-        ),
-        profile_cid: Some(cid(2)),
-        ..new_entity("alice", Some("alice.example.com"))
-    };
+    let new = full_new_entity();
     store.create_entity(&new).await.unwrap();
     let patch = EntityPatch {
         name: None,
