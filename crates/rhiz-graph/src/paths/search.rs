@@ -17,7 +17,8 @@
 //!    limit; edges that could only give such rejected labels are skipped
 //!    while scanning, before they reach a queue. When a search grows costly
 //!    (2048 pops, then 4096, …) one more BFS level is completed on the side
-//!    that bounds the larger label set, which raises the hop lower bounds of
+//!    that bounds the larger label set, when that level costs at most 16 edge
+//!    scans per pop spent so far, which raises the hop lower bounds of
 //!    every DID it does not reach: on deep, weak paths this removes most
 //!    labels. The two sides meet at DIDs; the search stops when the two
 //!    smallest pending keys add up to more than the best meeting, then one pass
@@ -48,6 +49,10 @@ const MIN_RUNNER_UP_POPS: usize = 256;
 /// graphs of the property tests exercise it.
 const DEEPEN_AFTER_POPS: usize = if cfg!(test) { 4 } else { 2048 };
 const DEEPEN_GROWTH: usize = 2;
+/// A deepening may scan at most this many edges per pop spent so far, so
+/// its cost stays proportional to the search's (a level through a hub can
+/// cover most of the graph).
+const DEEPEN_COST_PER_POP: usize = 16;
 
 /// Slack on floating costs: far above the rounding error of ten additions,
 /// far below the smallest cost difference that matters for `round(100 × …)`.
@@ -585,6 +590,7 @@ impl Scratch {
             self.settle(graph, side, origin, origins, hop_limit, filter);
         }
         let mut pops = 0usize;
+        let mut side_pops = [0usize; 2];
         let mut runner_up_budget: Option<usize> = None;
         let mut deepen_at = DEEPEN_AFTER_POPS;
         loop {
@@ -593,7 +599,10 @@ impl Scratch {
             // exhausted side can reach is settled); the other side may still
             // meet runner-ups.
             let (side, sum, exhausted) = match (key(&self.queue[0]), key(&self.queue[1])) {
-                (Some(kf), Some(kb)) => (usize::from(kb < kf), kf + kb, false),
+                // Balance the work, not the radii: the stop rule holds for
+                // any alternation, and a hub's side would otherwise pop most
+                // of its edges before a thin side reaches it.
+                (Some(kf), Some(kb)) => (usize::from(side_pops[1] < side_pops[0]), kf + kb, false),
                 (Some(kf), None) if self.best_cost().is_some() => (0, kf, true),
                 (None, Some(kb)) if self.best_cost().is_some() => (1, kb, true),
                 _ => break,
@@ -612,10 +621,19 @@ impl Scratch {
                 *budget -= 1;
             }
             pops += 1;
+            side_pops[side] += 1;
             if pops == deepen_at {
-                // Bound the bigger side's labels better: deepen the other BFS.
+                // Bound the bigger side's labels better: deepen the other BFS,
+                // unless its next level costs more than the search so far.
                 let side = usize::from(self.labels[0].len() >= self.labels[1].len());
-                if self.complete[side] + 1 < hop_limit && !self.frontier[side].is_empty() {
+                let cost: usize = self.frontier[side]
+                    .iter()
+                    .map(|&u| graph.adjacency[u as usize].len())
+                    .sum();
+                if self.complete[side] + 1 < hop_limit
+                    && !self.frontier[side].is_empty()
+                    && cost <= DEEPEN_COST_PER_POP * pops
+                {
                     self.deepen(graph, side, filter);
                 }
                 deepen_at *= DEEPEN_GROWTH;
