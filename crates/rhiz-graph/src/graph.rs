@@ -158,6 +158,8 @@ pub struct Graph {
     type_index: HashMap<Box<str>, u16>,
     /// Adjacency, by DID id.
     pub(crate) adjacency: Vec<Vec<Edge>>,
+    /// The same relationships per DID as slots ordered by URI, for paging.
+    pub(crate) by_uri: Vec<Vec<u32>>,
     /// Attester reputation, by DID id.
     pub(crate) reputation: Vec<u8>,
     pub(crate) targets: RecordSlab<Target>,
@@ -237,6 +239,7 @@ impl Graph {
         let n = self.names.did_count();
         if self.adjacency.len() < n {
             self.adjacency.resize_with(n, Vec::new);
+            self.by_uri.resize_with(n, Vec::new);
             self.reputation.resize(n, DEFAULT_REPUTATION);
         }
     }
@@ -358,6 +361,7 @@ impl Graph {
                     self.connected_dids += 1;
                 }
                 list.push(edge);
+                self.by_uri[owner.index()].push(slot);
                 unsorted.push(owner);
             }
             self.targets.get_mut(slot).value.live = Some(data);
@@ -372,10 +376,16 @@ impl Graph {
     fn sort_adjacency(&mut self, owners: &mut Vec<DidId>) {
         owners.sort_unstable();
         owners.dedup();
+        let (names, targets) = (&self.names, &self.targets);
         for owner in owners.drain(..) {
             let list = &mut self.adjacency[owner.index()];
             list.sort_unstable_by_key(Edge::order);
             list.shrink_to_fit();
+            let by_uri = &mut self.by_uri[owner.index()];
+            by_uri.sort_unstable_by(|&a, &b| {
+                names.cmp_names(&targets.get(a).name, &targets.get(b).name)
+            });
+            by_uri.shrink_to_fit();
         }
     }
 
@@ -533,6 +543,14 @@ impl Graph {
             }
             let at = list.partition_point(|e| e.order() < edge.order());
             list.insert(at, edge);
+            let name = &self.targets.get(slot).name;
+            let by_uri = &mut self.by_uri[owner.index()];
+            let at = by_uri.partition_point(|&other| {
+                self.names
+                    .cmp_names(&self.targets.get(other).name, name)
+                    .is_lt()
+            });
+            by_uri.insert(at, slot);
         }
     }
 
@@ -541,6 +559,10 @@ impl Graph {
             let list = &mut self.adjacency[owner.index()];
             if let Ok(at) = list.binary_search_by(|e| e.order().cmp(&edge.order())) {
                 list.remove(at);
+            }
+            let by_uri = &mut self.by_uri[owner.index()];
+            if let Some(at) = by_uri.iter().position(|&rel| rel == slot) {
+                by_uri.remove(at);
             }
             if list.is_empty() {
                 self.connected_dids -= 1;
@@ -557,6 +579,12 @@ impl Graph {
                 .adjacency
                 .iter()
                 .map(|l| l.capacity() * size_of::<Edge>())
+                .sum::<usize>()
+            + self.by_uri.capacity() * size_of::<Vec<u32>>()
+            + self
+                .by_uri
+                .iter()
+                .map(|l| l.capacity() * size_of::<u32>())
                 .sum::<usize>();
         let cids = self
             .targets

@@ -29,7 +29,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Memory: about 160 bytes per relationship on a million of them, interned
+//! Memory: about 170 bytes per relationship on a million of them, interned
 //! DIDs included (`Graph::memory_bytes`; figures in `BENCHMARKS.md`). At
 //! start-up, load the stored relationships with [`Graph::bulk_load`], then
 //! apply each change of the feed with the four updates.

@@ -62,7 +62,8 @@ impl Graph {
     /// stable while the graph changes: no relationship is returned twice and
     /// none that stays unchanged is skipped. Relationships that are not
     /// discoverable are never returned. An unknown DID has no neighbors.
-    /// Costs O(degree) plus sorting the page.
+    /// Costs a binary search in the DID's relationships (kept in URI order)
+    /// plus the relationships walked to fill the page.
     ///
     /// # Errors
     ///
@@ -82,23 +83,29 @@ impl Graph {
             });
         };
         let allowed = self.allowed_types(query.relationship_types.as_deref());
-        let cursor = query.cursor.as_ref();
-        let name_of = |rel: u32| &self.targets.get(rel).name;
-        let mut matching: Vec<(u32, u32)> = self.adjacency[id.index()]
-            .iter()
-            .take_while(|e| !e.hidden && e.strength >= query.min_strength)
-            .filter(|e| allowed.as_ref().is_none_or(|a| a[usize::from(e.kind)]))
-            .filter(|e| cursor.is_none_or(|c| self.names.cmp_name_uri(name_of(e.rel), c).is_gt()))
-            .map(|e| (e.rel, e.other))
-            .collect();
-        let by_uri =
-            |a: &(u32, u32), b: &(u32, u32)| self.names.cmp_names(name_of(a.0), name_of(b.0));
-        let more = matching.len() > query.limit;
-        if more {
-            matching.select_nth_unstable_by(query.limit - 1, by_uri);
-            matching.truncate(query.limit);
-        }
-        matching.sort_unstable_by(by_uri);
+        let by_uri = &self.by_uri[id.index()];
+        let start = query.cursor.as_ref().map_or(0, |cursor| {
+            by_uri.partition_point(|&rel| {
+                self.names
+                    .cmp_name_uri(&self.targets.get(rel).name, cursor)
+                    .is_le()
+            })
+        });
+        let mut matching = by_uri[start..].iter().filter_map(|&rel| {
+            let data = self.targets.get(rel).value.live.as_ref()?;
+            let other = if data.ends[0] == id {
+                data.ends[1]
+            } else {
+                data.ends[0]
+            };
+            (data.discoverable
+                && data.strength >= query.min_strength
+                && allowed.as_ref().is_none_or(|a| a[usize::from(data.kind)]))
+            .then_some((rel, other.0))
+        });
+        let page: Vec<(u32, u32)> = matching.by_ref().take(query.limit).collect();
+        let more = matching.next().is_some();
+        let matching = page;
         let neighbors: Vec<Neighbor> = matching
             .iter()
             .map(|&(rel, other)| {

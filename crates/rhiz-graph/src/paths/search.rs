@@ -20,7 +20,10 @@
 //!    that bounds the larger label set, when that level costs at most 16 edge
 //!    scans per pop spent so far, which raises the hop lower bounds of
 //!    every DID it does not reach: on deep, weak paths this removes most
-//!    labels. The two sides meet at DIDs; the search stops when the two
+//!    labels. The side that has popped fewer edges goes next (balancing
+//!    work, not radii: a hub's side would otherwise pop most of its edges
+//!    before a thin side reaches it). The two sides meet at DIDs; the search
+//!    stops when the two
 //!    smallest pending keys add up to more than the best meeting, then one pass
 //!    over the not-yet-popped edges of the smaller side catches the meetings
 //!    across a single edge that neither side reached.
