@@ -26,6 +26,10 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
+        Self::start_logging_to(data_dir, Stdio::inherit(), "warn")
+    }
+
+    fn start_logging_to(data_dir: &Path, stderr: Stdio, log_level: &str) -> Server {
         let port = free_port();
         let child = Command::new(RHIZ)
             .args([
@@ -36,9 +40,10 @@ impl Server {
             ])
             .arg(data_dir)
             .env_remove("RHIZ_DATABASE_URL")
-            .env("RHIZ_LOG_LEVEL", "warn")
+            .env("RHIZ_LOG_LEVEL", log_level)
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn rhiz");
         Server {
@@ -185,6 +190,35 @@ async fn in_flight_requests_finish_during_shutdown() {
         stored += usize::from(response.status() == 200);
     }
     assert_eq!(stored, answered, "every answered write was stored");
+}
+
+#[tokio::test]
+async fn logs_to_a_pipe_are_plain_structured_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut server = Server::start_logging_to(dir.path(), Stdio::piped(), "info");
+    let stderr = server.child.stderr.take().unwrap();
+    server.wait_healthy(&client).await;
+    let response = client
+        .get(format!("{}/api/v1/entities/did:plc:nobody", server.base))
+        .header("x-request-id", "log-test-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(server.terminate().success());
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut { stderr }, &mut logs).unwrap();
+    assert!(logs.contains("rhiz is serving"), "{logs}");
+    assert!(
+        logs.lines()
+            .any(|line| line.contains("log-test-id") && line.contains("status=404")),
+        "one span per request carries the request id: {logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no terminal colour codes in a pipe: {logs}"
+    );
 }
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
