@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use rhiz_metrics::LatencyHistogram;
+
 use crate::BreakerState;
 
 /// Counters of one key class.
@@ -29,64 +31,27 @@ pub(crate) struct Counters {
     pub(crate) l1_clears: AtomicU64,
     pub(crate) l2_errors: AtomicU64,
     pub(crate) l2_corrupt: AtomicU64,
-    pub(crate) l2_latency: Histogram,
+    pub(crate) l2_latency: LatencyHistogram,
 }
 
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Log2 buckets of microseconds: bucket `i` counts durations below `2^i` µs.
-const BUCKETS: usize = 32;
-
-#[derive(Debug, Default)]
-pub(crate) struct Histogram {
-    buckets: [AtomicU64; BUCKETS],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    pub(crate) fn record(&self, d: Duration) {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let index = (64 - micros.leading_zeros() as usize).min(BUCKETS - 1);
-        self.buckets[index].fetch_add(1, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-
-    fn summary(&self) -> LatencySummary {
-        let counts: Vec<u64> = self
-            .buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let count: u64 = counts.iter().sum();
-        let quantile = |q: f64| {
-            let rank = (count as f64 * q).ceil().max(1.0) as u64;
-            let mut seen = 0;
-            counts
-                .iter()
-                .position(|&c| {
-                    seen += c;
-                    seen >= rank
-                })
-                .map_or(0, |i| 1u64 << i)
-        };
-        LatencySummary {
-            count,
-            mean_micros: self
-                .sum_micros
-                .load(Ordering::Relaxed)
-                .checked_div(self.count.load(Ordering::Relaxed))
-                .unwrap_or(0),
-            p50_micros_below: if count == 0 { 0 } else { quantile(0.5) },
-            p99_micros_below: if count == 0 { 0 } else { quantile(0.99) },
-        }
+/// The L2 latency summary of `histogram`.
+fn latency_summary(histogram: &LatencyHistogram) -> LatencySummary {
+    let snapshot = histogram.snapshot();
+    let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    LatencySummary {
+        count: snapshot.count,
+        mean_micros: micros(snapshot.mean),
+        p50_micros_below: micros(snapshot.p50),
+        p99_micros_below: micros(snapshot.p99),
     }
 }
 
-/// L2 call latency. Quantiles are upper bounds from power-of-two buckets.
+/// L2 call latency. Quantiles are bucket upper bounds, at most 12.5 % above
+/// the true value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LatencySummary {
@@ -94,9 +59,9 @@ pub struct LatencySummary {
     pub count: u64,
     /// Mean duration in microseconds.
     pub mean_micros: u64,
-    /// Half of the calls took less than this many microseconds.
+    /// Half of the calls took at most this many microseconds.
     pub p50_micros_below: u64,
-    /// 99 % of the calls took less than this many microseconds.
+    /// 99 % of the calls took at most this many microseconds.
     pub p99_micros_below: u64,
 }
 
@@ -208,7 +173,7 @@ impl Snapshot<'_> {
             l1_clears: load(&c.l1_clears),
             l2_errors: load(&c.l2_errors),
             l2_corrupt: load(&c.l2_corrupt),
-            l2_latency: c.l2_latency.summary(),
+            l2_latency: latency_summary(&c.l2_latency),
             breaker: self.breaker,
             l1_weight_bytes: self.l1_weight_bytes,
             l1_entries: self.l1_entries,
@@ -221,17 +186,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histogram_quantiles_are_bucket_upper_bounds() {
-        let h = Histogram::default();
+    fn latency_summary_reports_bounded_quantiles() {
+        let h = LatencyHistogram::default();
         for _ in 0..98 {
             h.record(Duration::from_micros(100));
         }
         h.record(Duration::from_millis(5));
         h.record(Duration::from_millis(5));
-        let s = h.summary();
+        let s = latency_summary(&h);
         assert_eq!(s.count, 100);
-        assert_eq!(s.p50_micros_below, 128);
-        assert_eq!(s.p99_micros_below, 8192);
+        assert!((100..=112).contains(&s.p50_micros_below), "{s:?}");
+        assert!((5000..=5625).contains(&s.p99_micros_below), "{s:?}");
         assert_eq!(s.mean_micros, (98 * 100 + 2 * 5000) / 100);
     }
 }

@@ -86,6 +86,7 @@ pub use event::{
 };
 pub use handler::{Handler, HandlerError};
 pub use log::EventLog;
-pub use metrics::{CounterSnapshot, HistogramSnapshot, MetricsSnapshot};
+pub use metrics::{CounterSnapshot, MetricsSnapshot};
 pub use pipeline::{Pipeline, PipelineBuilder, Submission, SubmitOutcome};
+pub use rhiz_metrics::HistogramSnapshot;
 pub use sqlite::{SqliteEventLog, SqliteLogOptions};

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use rhiz_metrics::{HistogramSnapshot, LatencyHistogram};
+
 /// Counters of one lane or one event type.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -71,111 +73,6 @@ pub struct CounterSnapshot {
     pub dead_lettered: u64,
 }
 
-/// Sub-buckets per power of two: quantiles are within 1/8 (12.5 %) of the truth.
-const SUB_BUCKETS: u64 = 8;
-const BUCKETS: usize = 16 + 40 * SUB_BUCKETS as usize;
-
-/// A lock-free log-linear histogram of durations in microseconds.
-#[derive(Debug)]
-pub(crate) struct Histogram {
-    buckets: Box<[AtomicU64]>,
-    sum_us: AtomicU64,
-    max_us: AtomicU64,
-}
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Self {
-            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            sum_us: AtomicU64::new(0),
-            max_us: AtomicU64::new(0),
-        }
-    }
-}
-
-fn bucket_of(us: u64) -> usize {
-    if us < 16 {
-        return us as usize;
-    }
-    let exp = 63 - u64::from(us.leading_zeros());
-    let sub = (us >> (exp - 3)) & (SUB_BUCKETS - 1);
-    (16 + (exp - 4) * SUB_BUCKETS + sub).min(BUCKETS as u64 - 1) as usize
-}
-
-/// Largest value that falls in bucket `index`.
-fn bucket_upper(index: usize) -> u64 {
-    if index < 16 {
-        return index as u64;
-    }
-    let i = index as u64 - 16;
-    let exp = i / SUB_BUCKETS + 4;
-    let sub = i % SUB_BUCKETS;
-    ((SUB_BUCKETS + sub + 1) << (exp - 3)) - 1
-}
-
-impl Histogram {
-    pub(crate) fn record(&self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.buckets[bucket_of(us)].fetch_add(1, Ordering::Relaxed);
-        self.sum_us.fetch_add(us, Ordering::Relaxed);
-        self.max_us.fetch_max(us, Ordering::Relaxed);
-    }
-
-    fn snapshot(&self) -> HistogramSnapshot {
-        let counts: Vec<u64> = self
-            .buckets
-            .iter()
-            .map(|b| b.load(Ordering::Relaxed))
-            .collect();
-        let count: u64 = counts.iter().sum();
-        let max = self.max_us.load(Ordering::Relaxed);
-        let quantile = |q: f64| {
-            if count == 0 {
-                return Duration::ZERO;
-            }
-            let rank = ((count as f64 * q).ceil() as u64).max(1);
-            let mut seen = 0;
-            for (i, c) in counts.iter().enumerate() {
-                seen += c;
-                if seen >= rank {
-                    return Duration::from_micros(bucket_upper(i).min(max));
-                }
-            }
-            Duration::from_micros(max)
-        };
-        let sum = self.sum_us.load(Ordering::Relaxed);
-        HistogramSnapshot {
-            count,
-            mean: Duration::from_micros(sum.checked_div(count).unwrap_or(0)),
-            p50: quantile(0.50),
-            p90: quantile(0.90),
-            p99: quantile(0.99),
-            p999: quantile(0.999),
-            max: Duration::from_micros(max),
-        }
-    }
-}
-
-/// Summary of a latency histogram. Quantiles are bucket upper bounds, at most
-/// 12.5 % above the true value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HistogramSnapshot {
-    /// Samples recorded.
-    pub count: u64,
-    /// Mean.
-    pub mean: Duration,
-    /// Median.
-    pub p50: Duration,
-    /// 90th percentile.
-    pub p90: Duration,
-    /// 99th percentile.
-    pub p99: Duration,
-    /// 99.9th percentile.
-    pub p999: Duration,
-    /// Largest sample.
-    pub max: Duration,
-}
-
 /// Applies counted per whole second since the pipeline started.
 #[derive(Debug, Default)]
 struct Window {
@@ -208,8 +105,8 @@ pub(crate) struct Metrics {
     started: Instant,
     lanes: [Counters; 4],
     types: RwLock<HashMap<String, Arc<Counters>>>,
-    apply_latency: Histogram,
-    ingest_latency: Histogram,
+    apply_latency: LatencyHistogram,
+    ingest_latency: LatencyHistogram,
     window: Mutex<Window>,
     pub(crate) backpressure: AtomicBool,
     pub(crate) busy_workers: AtomicUsize,
@@ -221,8 +118,8 @@ impl Metrics {
             started: Instant::now(),
             lanes: Default::default(),
             types: RwLock::default(),
-            apply_latency: Histogram::default(),
-            ingest_latency: Histogram::default(),
+            apply_latency: LatencyHistogram::default(),
+            ingest_latency: LatencyHistogram::default(),
             window: Mutex::default(),
             backpressure: AtomicBool::new(false),
             busy_workers: AtomicUsize::new(0),
@@ -354,48 +251,4 @@ pub struct MetricsSnapshot {
     pub apply_latency: HistogramSnapshot,
     /// Time from submission (or recovery) to the end of a successful apply.
     pub ingest_to_applied_latency: HistogramSnapshot,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn buckets_cover_their_values() {
-        for us in [
-            0,
-            1,
-            15,
-            16,
-            17,
-            31,
-            32,
-            100,
-            999,
-            12_345,
-            1 << 30,
-            u64::MAX / 2,
-        ] {
-            let b = bucket_of(us);
-            assert!(bucket_upper(b) >= us.min(bucket_upper(BUCKETS - 1)), "{us}");
-            if b > 0 && b < BUCKETS - 1 {
-                assert!(bucket_upper(b - 1) < us, "{us}");
-            }
-        }
-    }
-
-    #[test]
-    fn quantiles_are_close() {
-        let h = Histogram::default();
-        for ms in 1..=1000u64 {
-            h.record(Duration::from_millis(ms));
-        }
-        let s = h.snapshot();
-        assert_eq!(s.count, 1000);
-        let p99 = s.p99.as_millis() as f64;
-        assert!((990.0..=990.0 * 1.125).contains(&p99), "{p99}");
-        let p50 = s.p50.as_millis() as f64;
-        assert!((500.0..=500.0 * 1.125).contains(&p50), "{p50}");
-        assert_eq!(s.max, Duration::from_millis(1000));
-    }
 }
