@@ -7,20 +7,16 @@
 //! cargo run --release -p rhiz-graph --example hub_latency
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rhiz_graph::synthetic::{did, preferential_attachment, relationship, SplitMix64};
+use rhiz_graph::synthetic::{
+    did, latency_percentiles, preferential_attachment, relationship, SplitMix64,
+};
 use rhiz_graph::{Graph, NeighborQuery, PathQuery};
 use rhiz_protocol::Did;
 
 const DIDS: u64 = 200_000;
 const HUB_DEGREE: u64 = 100_000;
-
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    format!("p50 {:?}  p99 {:?}  max {:?}", at(0.5), at(0.99), at(1.0))
-}
 
 fn main() {
     let mut rng = SplitMix64::new(21);
@@ -56,7 +52,7 @@ fn main() {
     println!(
         "find_paths between random DIDs, {} pairs ({via_hub} strongest via the hub): {}",
         times.len(),
-        percentiles(times)
+        latency_percentiles(times)
     );
 
     let mut times = Vec::new();
@@ -68,7 +64,7 @@ fn main() {
     }
     println!(
         "find_paths from the hub, 1000 targets: {}",
-        percentiles(times)
+        latency_percentiles(times)
     );
 
     let mut times = Vec::new();
@@ -85,6 +81,6 @@ fn main() {
     }
     println!(
         "neighbors of the hub, 200 consecutive pages of 50: {}",
-        percentiles(times)
+        latency_percentiles(times)
     );
 }

@@ -13,10 +13,12 @@
 //! `SHOW_SLOWEST=1` it also prints the 15 slowest pairs (time, hops, strength).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use rhiz_graph::synthetic::{attestation, preferential_attachment, SplitMix64};
+use rhiz_graph::synthetic::{
+    attestation, latency_percentiles, preferential_attachment, SplitMix64,
+};
 use rhiz_graph::{Graph, NeighborQuery, PathQuery};
 use rhiz_protocol::{AttestationType, Did};
 
@@ -24,18 +26,6 @@ fn arg(n: usize, default: u64) -> u64 {
     std::env::args()
         .nth(n)
         .map_or(default, |a| a.parse().expect("a number"))
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    format!(
-        "p50 {:?}  p90 {:?}  p99 {:?}  max {:?}",
-        at(0.5),
-        at(0.9),
-        at(0.99),
-        at(1.0)
-    )
 }
 
 fn main() {
@@ -113,7 +103,7 @@ fn main() {
         "find_paths (maxHops 6, minStrength 50, limit 5) over {} pairs, {found} with a path (mean {:.2} hops): {}",
         times.len(),
         hops as f64 / found.max(1) as f64,
-        percentiles(times)
+        latency_percentiles(times)
     );
     if std::env::var_os("SHOW_SLOWEST").is_some() {
         slowest.sort();
@@ -149,7 +139,7 @@ fn main() {
     println!(
         "baseline: exact DP by hop count over a plain adjacency list, {} pairs ({agree} agree with find_paths): {}",
         times.len(),
-        percentiles(times)
+        latency_percentiles(times)
     );
 
     let one = PathQuery {
@@ -165,7 +155,7 @@ fn main() {
             times.push(started.elapsed());
         }
     }
-    println!("find_paths with limit 1: {}", percentiles(times));
+    println!("find_paths with limit 1: {}", latency_percentiles(times));
 
     let mut times = Vec::new();
     for _ in 0..10_000 {
@@ -176,7 +166,7 @@ fn main() {
             .expect("valid query");
         times.push(started.elapsed());
     }
-    println!("neighbors (limit 50): {}", percentiles(times));
+    println!("neighbors (limit 50): {}", latency_percentiles(times));
 
     let mut times = Vec::new();
     for _ in 0..10_000 {
@@ -185,7 +175,7 @@ fn main() {
         graph.conviction(uri, now).expect("known");
         times.push(started.elapsed());
     }
-    println!("conviction: {}", percentiles(times));
+    println!("conviction: {}", latency_percentiles(times));
 
     let started = Instant::now();
     let stats = graph.network_stats();

@@ -1,6 +1,8 @@
 //! Seeded synthetic graphs and record builders for examples, tests and
 //! benchmarks. Not part of the supported API.
 
+use std::time::Duration;
+
 use chrono::{DateTime, TimeZone, Utc};
 use rhiz_protocol::{AtUri, AttestationType, Percent};
 
@@ -175,4 +177,17 @@ pub fn preferential_attachment(dids: u64, per_did: u64, seed: u64) -> Vec<Relati
         }
     }
     out
+}
+
+/// p50, p90, p99 and max of `samples`, as one line for example output.
+pub fn latency_percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    format!(
+        "p50 {:?}  p90 {:?}  p99 {:?}  max {:?}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    )
 }
