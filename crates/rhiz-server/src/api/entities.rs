@@ -122,7 +122,7 @@ impl CreateEntityBody {
         checks.finish(|| {
             Some(NewEntity {
                 did: did?,
-                handle: handle?.map(|h| h.normalized()),
+                handle: handle?,
                 name: name?.to_owned(),
                 entity_type: entity_type?.to_owned(),
                 bio: self.bio,
@@ -197,7 +197,7 @@ impl PatchEntityBody {
                 name: self.name.flatten(),
                 bio: self.bio,
                 avatar_url: self.avatar_url,
-                handle: handle?.map(|h| h.map(|h| h.normalized())),
+                handle: handle?,
                 profile_uri: profile_uri?,
                 profile_cid: profile_cid?,
             })
@@ -258,11 +258,7 @@ async fn get_entity_by_handle(
 ) -> Result<Json<EntityView>, ApiError> {
     let not_found = || ApiError::not_found(format!("no entity with handle {handle}"));
     let parsed: Handle = handle.parse().map_err(|_| not_found())?;
-    if let Some(entity) = state
-        .store
-        .get_entity_by_handle(&parsed.normalized())
-        .await?
-    {
+    if let Some(entity) = state.store.get_entity_by_handle(&parsed).await? {
         return Ok(Json(entity.into()));
     }
     let Some(resolver) = &state.handles else {
