@@ -150,6 +150,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         limit: u32,
     ) -> Result<Vec<StoredRelationship>>;
 
+    /// Up to `limit` attestations with URI greater than `after`, ordered by
+    /// URI: keyset paging over the whole table (graph rebuild).
+    async fn list_attestations(
+        &self,
+        after: Option<&AtUri>,
+        limit: u32,
+    ) -> Result<Vec<StoredAttestation>>;
+
     /// Inserts the attestation, or replaces every field of the one with the
     /// same URI.
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()>;

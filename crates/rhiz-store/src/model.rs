@@ -73,6 +73,8 @@ pub struct NewEntity {
 pub struct EntityPatch {
     /// New display name.
     pub name: Option<String>,
+    /// New entity type (`person`, `organization` or `agent`).
+    pub entity_type: Option<String>,
     /// New biography, or `Some(None)` to clear it.
     pub bio: Option<Option<String>>,
     /// New avatar URL, or `Some(None)` to clear it.
@@ -94,6 +96,7 @@ impl EntityPatch {
             }
         }
         set(&mut entity.name, &self.name);
+        set(&mut entity.entity_type, &self.entity_type);
         set(&mut entity.bio, &self.bio);
         set(&mut entity.avatar_url, &self.avatar_url);
         set(&mut entity.handle, &self.handle);

@@ -70,10 +70,11 @@ pub(crate) const GET_ENTITY_BY_HANDLE: &str = concat!(
 );
 
 /// `$1` did, `$2` lowercased handle, `$3` name, `$4` bio, `$5` avatar_url,
-/// `$6` profile_uri, `$7` profile_cid, `$8` updated_at.
+/// `$6` profile_uri, `$7` profile_cid, `$8` updated_at, `$9` entity_type.
 pub(crate) const UPDATE_ENTITY: &str = concat!(
     "UPDATE entities SET handle = $2, name = $3, bio = $4, avatar_url = $5, \
-     profile_uri = $6, profile_cid = $7, updated_at = $8 WHERE did = $1 RETURNING ",
+     profile_uri = $6, profile_cid = $7, updated_at = $8, entity_type = $9 \
+     WHERE did = $1 RETURNING ",
     entity_columns!()
 );
 
@@ -155,6 +156,20 @@ pub(crate) const ATTESTATIONS_FOR: &str = concat!(
     "SELECT ",
     attestation_columns!(),
     " FROM attestations WHERE target_uri = $1 ORDER BY created_at DESC, uri DESC"
+);
+
+/// `$1` limit.
+pub(crate) const LIST_ATTESTATIONS_FIRST: &str = concat!(
+    "SELECT ",
+    attestation_columns!(),
+    " FROM attestations ORDER BY uri LIMIT $1"
+);
+
+/// `$1` exclusive lower bound on uri, `$2` limit.
+pub(crate) const LIST_ATTESTATIONS_AFTER: &str = concat!(
+    "SELECT ",
+    attestation_columns!(),
+    " FROM attestations WHERE uri > $1 ORDER BY uri LIMIT $2"
 );
 
 /// `$1` did, `$2` trust_score, `$3` reputation, `$4` reciprocity,

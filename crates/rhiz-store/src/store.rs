@@ -121,6 +121,34 @@ where
             .collect()
     }
 
+    /// One keyset page ordered by URI: `statements[0]` (`$1` limit) for the
+    /// first page, `statements[1]` (`$1` exclusive lower bound, `$2` limit)
+    /// for the next ones.
+    async fn list_page<T>(
+        &self,
+        op: &'static str,
+        statements: [&'static str; 2],
+        after: Option<&AtUri>,
+        limit: u32,
+        decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
+    ) -> Result<Vec<T>>
+    where
+        for<'q> i64: Encode<'q, D::DB> + Type<D::DB>,
+    {
+        let query = match after {
+            None => sqlx::query(statements[0]),
+            Some(after) => sqlx::query(statements[1]).bind(after.as_str()),
+        };
+        query
+            .bind(i64::from(limit))
+            .fetch_all(self.db.reader())
+            .await
+            .or_store(op, D::classify)?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
     /// Runs `statement` with `key` bound to `$1` on the writer; `true` if
     /// it changed a row.
     async fn delete(&self, op: &'static str, statement: &'static str, key: &str) -> Result<bool> {
@@ -220,6 +248,7 @@ where
             .bind(entity.profile_uri.as_ref().map(AtUri::as_str))
             .bind(entity.profile_cid.as_ref().map(|cid| cid.as_str()))
             .bind(D::timestamp(now))
+            .bind(&entity.entity_type)
             .fetch_one(&mut *tx)
             .await
             .or_store(OP, D::classify)
@@ -322,18 +351,14 @@ where
         after: Option<&AtUri>,
         limit: u32,
     ) -> Result<Vec<StoredRelationship>> {
-        let query = match after {
-            None => sqlx::query(sql::LIST_RELATIONSHIPS_FIRST),
-            Some(after) => sqlx::query(sql::LIST_RELATIONSHIPS_AFTER).bind(after.as_str()),
-        };
-        query
-            .bind(i64::from(limit))
-            .fetch_all(self.db.reader())
-            .await
-            .or_store("list_relationships", D::classify)?
-            .iter()
-            .map(rows::relationship)
-            .collect()
+        self.list_page(
+            "list_relationships",
+            [sql::LIST_RELATIONSHIPS_FIRST, sql::LIST_RELATIONSHIPS_AFTER],
+            after,
+            limit,
+            rows::relationship,
+        )
+        .await
     }
 
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
@@ -368,6 +393,21 @@ where
     async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
         self.delete("delete_attestation", sql::DELETE_ATTESTATION, uri.as_str())
             .await
+    }
+
+    async fn list_attestations(
+        &self,
+        after: Option<&AtUri>,
+        limit: u32,
+    ) -> Result<Vec<StoredAttestation>> {
+        self.list_page(
+            "list_attestations",
+            [sql::LIST_ATTESTATIONS_FIRST, sql::LIST_ATTESTATIONS_AFTER],
+            after,
+            limit,
+            rows::attestation,
+        )
+        .await
     }
 
     async fn attestations_for(&self, target: &AtUri) -> Result<Vec<StoredAttestation>> {

@@ -195,6 +195,7 @@ impl PatchEntityBody {
         checks.finish(|| {
             Some(EntityPatch {
                 name: self.name.flatten(),
+                entity_type: None,
                 bio: self.bio,
                 avatar_url: self.avatar_url,
                 handle: handle?,

@@ -34,6 +34,7 @@ macro_rules! contract_suite {
             upsert_relationship_replaces_the_stored_version,
             relationships_of_orders_by_uri,
             list_relationships_pages_by_uri,
+            list_attestations_pages_by_uri,
             delete_relationship_keeps_attestations,
             attestations_newest_first_ties_by_uri_desc,
             upsert_attestation_replaces_and_delete_reports,
@@ -335,6 +336,13 @@ pub(crate) async fn update_entity_sets_each_field(store: Arc<dyn Store>, _url: S
         ),
         (
             EntityPatch {
+                entity_type: Some("organization".into()),
+                ..EntityPatch::default()
+            },
+            Box::new(|e| e.entity_type = "organization".into()),
+        ),
+        (
+            EntityPatch {
                 profile_cid: Some(Some(cid(1))),
                 ..EntityPatch::default()
             },
@@ -378,6 +386,7 @@ pub(crate) async fn update_entity_clears_optional_fields(store: Arc<dyn Store>, 
     store.create_entity(&new).await.unwrap();
     let patch = EntityPatch {
         name: None,
+        entity_type: None,
         bio: Some(None),
         avatar_url: Some(None),
         handle: Some(None),
@@ -655,27 +664,70 @@ pub(crate) async fn list_relationships_pages_by_uri(store: Arc<dyn Store>, _url:
             .await
             .unwrap();
     }
-    let mut expected: Vec<String> = rkeys
-        .iter()
-        .map(|rkey| rel_uri("alice", rkey).to_string())
-        .collect();
-    expected.sort();
+    let expected = sorted(rkeys.iter().map(|rkey| rel_uri("alice", rkey)));
+    let pages = |after: Option<AtUri>, limit| {
+        let store = Arc::clone(&store);
+        async move {
+            uris(
+                &store
+                    .list_relationships(after.as_ref(), limit)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    assert_pages_cover(pages, &expected).await;
+}
 
+pub(crate) async fn list_attestations_pages_by_uri(store: Arc<dyn Store>, _url: String) {
+    assert!(store.list_attestations(None, 10).await.unwrap().is_empty());
+    let target = rel_uri("alice", "rel1");
+    let rkeys = ["b", "a", "Z", "c", "a0"];
+    for (i, rkey) in rkeys.iter().enumerate() {
+        store
+            .upsert_attestation(&attestation("carol", rkey, &target, i as i64))
+            .await
+            .unwrap();
+    }
+    let expected = sorted(rkeys.iter().map(|rkey| att_uri("carol", rkey)));
+    let pages = |after: Option<AtUri>, limit| {
+        let store = Arc::clone(&store);
+        async move {
+            let page = store
+                .list_attestations(after.as_ref(), limit)
+                .await
+                .unwrap();
+            page.iter().map(|a| a.uri.to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_pages_cover(pages, &expected).await;
+}
+
+fn sorted(uris: impl Iterator<Item = AtUri>) -> Vec<String> {
+    let mut uris: Vec<String> = uris.map(|uri| uri.to_string()).collect();
+    uris.sort();
+    uris
+}
+
+/// Walks keyset pages of 2 and checks they return `expected` in order, once
+/// each; and that a limit of 0 returns nothing and a large one everything.
+async fn assert_pages_cover<F, Fut>(page: F, expected: &[String])
+where
+    F: Fn(Option<AtUri>, u32) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
     let mut seen = Vec::new();
     let mut after: Option<AtUri> = None;
     loop {
-        let page = store.list_relationships(after.as_ref(), 2).await.unwrap();
-        assert!(page.len() <= 2);
-        let Some(last) = page.last() else { break };
-        after = Some(last.uri.clone());
-        seen.extend(uris(&page));
+        let uris = page(after.clone(), 2).await;
+        assert!(uris.len() <= 2);
+        let Some(last) = uris.last() else { break };
+        after = Some(last.parse().unwrap());
+        seen.extend(uris);
     }
     assert_eq!(seen, expected);
-    assert!(store.list_relationships(None, 0).await.unwrap().is_empty());
-    assert_eq!(
-        uris(&store.list_relationships(None, 100).await.unwrap()),
-        expected
-    );
+    assert!(page(None, 0).await.is_empty());
+    assert_eq!(page(None, 100).await, expected);
 }
 
 pub(crate) async fn delete_relationship_keeps_attestations(store: Arc<dyn Store>, _url: String) {
