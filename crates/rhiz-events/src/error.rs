@@ -49,4 +49,38 @@ pub enum EventsError {
     /// The log or pipeline is shut down and takes no more work.
     #[error("the event log is closed")]
     Closed,
+    /// Redis (the shared log or the apply lease) failed or is unreachable;
+    /// check the Redis URL, the server and its memory limit.
+    #[error("Redis failed while {operation}: {source}")]
+    Redis {
+        /// What the log or lease was doing.
+        operation: &'static str,
+        /// The client's error.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// This process does not hold the apply lease (it expired or another
+    /// instance took it over), so the state change was refused: the events
+    /// stay pending for the current holder.
+    #[error("the apply lease is not held by this process (fencing token {token:?}); another instance applies events now")]
+    LeaseLost {
+        /// The token this process used, if it had one.
+        token: Option<u64>,
+    },
+    /// The log holds an entry this version cannot read (written by something
+    /// else, or by an incompatible version).
+    #[error("malformed event log entry {entry}: {reason}")]
+    Corrupt {
+        /// The entry's position or id.
+        entry: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The log cannot do what was asked; for instance following appends
+    /// made by other processes, which a pipeline with an apply lease needs.
+    #[error("this event log does not support {operation}; use a shared log such as RedisStreamsEventLog")]
+    Unsupported {
+        /// The operation asked for.
+        operation: &'static str,
+    },
 }

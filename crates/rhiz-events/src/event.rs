@@ -40,6 +40,11 @@ impl Lane {
         3 - self as u8
     }
 
+    /// The lane at `index` in [`Lane::ALL`], if there is one.
+    pub fn from_index(index: usize) -> Option<Lane> {
+        Lane::ALL.get(index).copied()
+    }
+
     /// Lower-case name, used as a metrics label.
     pub fn name(self) -> &'static str {
         match self {
@@ -137,6 +142,17 @@ impl DeadLetterFilter {
             ids: Some(vec![id.into()]),
             ..Self::default()
         }
+    }
+
+    /// Whether `event` passes every field set in the filter.
+    pub fn matches(&self, event: &NewEvent) -> bool {
+        self.ids.as_ref().is_none_or(|ids| ids.contains(&event.id))
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|t| *t == event.event_type)
+            && self.lane.is_none_or(|l| l == event.lane)
+            && self.key.as_ref().is_none_or(|k| *k == event.key)
     }
 }
 

@@ -20,6 +20,11 @@
 //! - idempotency by event id: a repeated id is reported as a duplicate;
 //! - [metrics](MetricsSnapshot) for every step.
 //!
+//! For several instances of one service, [`RedisStreamsEventLog`] keeps the
+//! log in a Redis stream that every instance appends to, and an
+//! [`ApplyLease`] (a fenced Redis lease) lets one instance at a time apply,
+//! with takeover when it dies: see [`PipelineBuilder::lease`].
+//!
 //! Delivery is at least once: an event applied just before a crash, whose
 //! acknowledgement had not reached the disk, is applied again on recovery.
 //! Handlers that must apply exactly once in effect are idempotent.
@@ -74,9 +79,11 @@ mod handler;
 mod log;
 mod metrics;
 mod pipeline;
+mod redis;
 mod scheduler;
 mod sqlite;
 
+pub use self::redis::{ApplyLease, LeaseOptions, RedisLogOptions, RedisStreamsEventLog};
 pub use async_trait::async_trait;
 pub use codec::{Codec, JsonCodec};
 pub use config::PipelineConfig;

@@ -1,4 +1,4 @@
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -69,6 +69,38 @@ pub trait EventLog: Send + Sync + 'static {
     /// Deletes the dead letters matching `filter`; returns how many. Their ids
     /// are forgotten: the same id may be appended again.
     async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError>;
+
+    /// Takes over, for this process, a page of the pending events that were
+    /// handed to a process (this one or another) and not settled: the
+    /// events of an apply-lease holder that died or lost its lease. Pages
+    /// follow each other in log order: pass the last `seq` of the previous
+    /// page as `after_seq` (0 for the first page); an empty page ends.
+    ///
+    /// A pipeline with an apply lease calls it on every acquisition, then
+    /// [`EventLog::follow`] for the rest. The default, for a log only one
+    /// process uses, is [`EventLog::pending`].
+    async fn claim_pending(
+        &self,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        self.pending(after_seq, limit).await
+    }
+
+    /// Hands this process, in log order, at most `limit` events appended by
+    /// any process that no process has been handed yet, waiting up to `wait`
+    /// for some to arrive. A pipeline with an apply lease learns of every
+    /// event (its own appends included) this way. With `limit` 0 it returns
+    /// at once, which tells whether the log supports following.
+    ///
+    /// The default returns [`EventsError::Unsupported`]: a log one process
+    /// owns has nothing to follow, its pipeline schedules its own appends.
+    async fn follow(&self, limit: usize, wait: Duration) -> Result<Vec<StoredEvent>, EventsError> {
+        let _ = (limit, wait);
+        Err(EventsError::Unsupported {
+            operation: "following appends made by other processes",
+        })
+    }
 
     /// Counts events by state.
     async fn counts(&self) -> Result<LogCounts, EventsError>;

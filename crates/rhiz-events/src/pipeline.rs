@@ -3,21 +3,21 @@
 //! acknowledger that marks them applied.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::metrics::{Count, Metrics, MetricsSnapshot};
 use crate::scheduler::{Entry, Next, Scheduler};
 use crate::{
-    AppendOutcome, Codec, DeadLetterFilter, EventLog, EventsError, Handler, HandlerError, Lane,
-    NewEvent, PipelineConfig, StoredEvent,
+    AppendOutcome, ApplyLease, Codec, DeadLetterFilter, EventLog, EventsError, Handler,
+    HandlerError, Lane, NewEvent, PipelineConfig, StoredEvent,
 };
 
 /// Most events written to the log in one append by the appender.
@@ -26,6 +26,12 @@ const APPEND_GROUP: usize = 8_192;
 const ACK_GROUP: usize = 8_192;
 /// Pending events read per page during recovery.
 const RECOVERY_PAGE: usize = 10_000;
+/// Most events a lease holder takes from the log in one read.
+const FOLLOW_PAGE: usize = 2_000;
+/// How long one read of a lease holder waits for new events.
+const FOLLOW_WAIT: Duration = Duration::from_millis(250);
+/// Pause of a lease holder whose scheduler is full, or after an error.
+const FOLLOW_PAUSE: Duration = Duration::from_millis(5);
 
 /// An event offered to [`Pipeline::submit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,7 @@ pub struct PipelineBuilder<P> {
     handler: Arc<dyn Handler<P>>,
     codec: Arc<dyn Codec<P>>,
     config: PipelineConfig,
+    lease: Option<ApplyLease>,
 }
 
 impl<P: Send + Sync + 'static> PipelineBuilder<P> {
@@ -79,6 +86,7 @@ impl<P: Send + Sync + 'static> PipelineBuilder<P> {
             handler,
             codec,
             config: PipelineConfig::default(),
+            lease: None,
         }
     }
 
@@ -88,10 +96,32 @@ impl<P: Send + Sync + 'static> PipelineBuilder<P> {
         self
     }
 
+    /// Applies only while holding `lease`, for a log several instances
+    /// share (made by [`RedisStreamsEventLog::lease`](crate::RedisStreamsEventLog::lease)).
+    ///
+    /// Every instance accepts submissions and appends them; only the holder
+    /// applies. The pipeline then learns of every event, its own included,
+    /// from the log: on each acquisition it claims the events the previous
+    /// holder left unsettled ([`EventLog::claim_pending`]), in log order,
+    /// then follows new appends ([`EventLog::follow`]) while the lease is
+    /// held, reading no more than its capacity has room for. When the lease
+    /// is lost, it forgets what it had scheduled (the next holder claims
+    /// it); an apply in progress finishes but its acknowledgement is refused
+    /// by the fence. Backpressure counts the events the holder has taken
+    /// from the log: an instance without the lease never refuses.
+    pub fn lease(mut self, lease: ApplyLease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
     /// Validates the configuration, schedules every pending event of the log
-    /// (recovery) and starts the workers. Must run inside a tokio runtime.
+    /// (recovery; with a lease, at each acquisition instead) and starts the
+    /// workers. Must run inside a tokio runtime.
     pub async fn build(self) -> Result<Pipeline<P>, EventsError> {
         self.config.validate()?;
+        if self.lease.is_some() {
+            self.log.follow(0, Duration::ZERO).await?;
+        }
         let seed = self.config.jitter_seed.unwrap_or_else(rand::random);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -105,8 +135,16 @@ impl<P: Send + Sync + 'static> PipelineBuilder<P> {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             acks: ack_tx,
             stopping: AtomicBool::new(false),
+            lease: self.lease,
+            epoch: AtomicU64::new(0),
         });
-        shared.recover().await?;
+        let follower = match shared.lease.clone() {
+            Some(lease) => Some(tokio::spawn(follow(Arc::clone(&shared), lease))),
+            None => {
+                shared.recover().await?;
+                None
+            }
+        };
         let acker = tokio::spawn(acknowledge(Arc::clone(&shared.log), ack_rx));
         let (append_tx, append_rx) = mpsc::unbounded_channel();
         let appender = tokio::spawn(append(Arc::clone(&shared), append_rx));
@@ -121,6 +159,7 @@ impl<P: Send + Sync + 'static> PipelineBuilder<P> {
                     appender,
                     workers,
                     acker,
+                    follower,
                 })),
             }),
         })
@@ -154,14 +193,21 @@ struct Tasks {
     appender: JoinHandle<()>,
     workers: Vec<JoinHandle<()>>,
     acker: JoinHandle<()>,
+    /// Takes events from the log while the lease is held (lease only).
+    follower: Option<JoinHandle<()>>,
 }
 
 impl<P> Drop for Inner<P> {
     /// Dropped without [`Pipeline::shutdown`]: workers stop after their
-    /// current event; whatever was not acknowledged stays pending in the log.
+    /// current event; whatever was not acknowledged stays pending in the log
+    /// (with a lease: for the next holder, once the lease expires).
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         self.shared.wake.notify_waiters();
+        let tasks = self.tasks.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(follower) = tasks.as_mut().and_then(|t| t.follower.take()) {
+            follower.abort();
+        }
     }
 }
 
@@ -176,6 +222,11 @@ struct Shared<P> {
     rng: Mutex<StdRng>,
     acks: mpsc::UnboundedSender<Ack>,
     stopping: AtomicBool,
+    /// Apply only while holding it; see [`PipelineBuilder::lease`].
+    lease: Option<ApplyLease>,
+    /// Grows each time the lease is taken or lost; scheduled events carry
+    /// the epoch they were scheduled in.
+    epoch: AtomicU64,
 }
 
 /// Events admitted by one submit call, for the appender.
@@ -244,6 +295,7 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
             });
             entries.push(Entry {
                 seq: 0,
+                epoch: shared.epoch.load(Ordering::SeqCst),
                 counters: shared.metrics.type_counters(&s.event_type),
                 id: s.id,
                 key: s.key,
@@ -317,13 +369,22 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
     }
 
     /// Makes the dead letters matching `filter` pending again and schedules
-    /// them, bypassing backpressure; returns how many.
+    /// them, bypassing backpressure; returns how many. With a lease, the
+    /// holder takes them from the log like any new event.
     pub async fn replay_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {
         let shared = &self.inner.shared;
         let events = shared.log.replay_dead_letters(filter).await?;
         let n = events.len() as u64;
-        shared.schedule_stored(events).await?;
+        if shared.lease.is_none() {
+            shared.schedule_stored(events).await?;
+        }
         Ok(n)
+    }
+
+    /// The apply lease this pipeline applies under, if any: its
+    /// [token](ApplyLease::token) fences the apply step's own writes.
+    pub fn lease(&self) -> Option<&ApplyLease> {
+        self.inner.shared.lease.as_ref()
     }
 
     /// The log the pipeline runs on, for the dead-letter operations that
@@ -358,6 +419,10 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
         let Some(tasks) = tasks else {
             return Ok(());
         };
+        if let Some(follower) = tasks.follower {
+            follower.abort();
+            let _ = follower.await;
+        }
         let _ = tasks.appender.await;
         shared.stopping.store(true, Ordering::SeqCst);
         shared.wake.notify_waiters();
@@ -369,7 +434,10 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
             let _ = done.await;
         }
         tasks.acker.abort();
-        Ok(())
+        match &shared.lease {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -438,6 +506,7 @@ impl<P: Send + Sync + 'static> Shared<P> {
                 .map(|t| now + t.duration_since(wall).unwrap_or_default());
             entries.push(Entry {
                 seq: stored.seq,
+                epoch: self.epoch.load(Ordering::SeqCst),
                 counters: self.metrics.type_counters(&stored.event.event_type),
                 id: stored.event.id,
                 key: stored.event.key,
@@ -458,8 +527,17 @@ impl<P: Send + Sync + 'static> Shared<P> {
         Ok(())
     }
 
-    /// Applies one event and settles, retries or dead-letters it.
+    /// Whether `entry` was scheduled before the lease was last taken or lost.
+    fn stale(&self, entry: &Entry<P>) -> bool {
+        entry.epoch != self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Applies one event and settles, retries or dead-letters it. An event
+    /// scheduled under a lease since lost is left to the next holder.
     async fn apply(&self, mut entry: Entry<P>) {
+        if self.stale(&entry) {
+            return;
+        }
         let lane = entry.lane.index();
         let started = Instant::now();
         let result = AssertUnwindSafe(self.handler.apply(&entry.payload))
@@ -467,6 +545,9 @@ impl<P: Send + Sync + 'static> Shared<P> {
             .await
             .unwrap_or_else(|_| Err(HandlerError::Permanent("the handler panicked".into())));
         let finished = Instant::now();
+        if self.stale(&entry) {
+            return;
+        }
         let error = match result {
             Ok(()) => {
                 self.metrics.count(lane, &entry.counters, Count::Applied);
@@ -503,6 +584,9 @@ impl<P: Send + Sync + 'static> Shared<P> {
             tracing::debug!(event_id = %entry.id, attempt = entry.failures, ?delay, %error, "event failed; retrying");
             self.metrics.count(lane, &entry.counters, Count::Retried);
             entry.not_before = Some(Instant::now() + delay);
+            if self.stale(&entry) {
+                return;
+            }
             self.lock().retry(entry, Instant::now());
             self.wake.notify_one();
         } else {
@@ -554,6 +638,74 @@ async fn work<P: Send + Sync + 'static>(shared: Arc<Shared<P>>) {
     }
 }
 
+/// The follower of a pipeline with a lease: waits for the lease, claims the
+/// events a previous holder left, follows new appends while the lease is
+/// held, and forgets its scheduled events when it is lost.
+async fn follow<P: Send + Sync + 'static>(shared: Arc<Shared<P>>, lease: ApplyLease) {
+    let mut held = lease.subscribe();
+    loop {
+        let token = loop {
+            if let Some(token) = *held.borrow_and_update() {
+                break token;
+            }
+            if held.changed().await.is_err() {
+                return;
+            }
+        };
+        shared.epoch.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(token, "holding the apply lease: taking over pending events");
+        let result = shared.lead(&mut held, token).await;
+        shared.epoch.fetch_add(1, Ordering::SeqCst);
+        shared.lock().clear();
+        match result {
+            Ok(()) | Err(EventsError::LeaseLost { .. }) => {
+                tracing::info!(token, "stopped applying: the apply lease is lost");
+            }
+            Err(e) => {
+                tracing::error!(token, error = %e, "stopped applying on an error; taking over again");
+                tokio::time::sleep(FOLLOW_PAUSE * 100).await;
+            }
+        }
+    }
+}
+
+impl<P: Send + Sync + 'static> Shared<P> {
+    /// Applies as the lease holder until the token changes.
+    async fn lead(
+        &self,
+        held: &mut watch::Receiver<Option<u64>>,
+        token: u64,
+    ) -> Result<(), EventsError> {
+        let mut after = 0;
+        loop {
+            let page = self.log.claim_pending(after, RECOVERY_PAGE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.seq;
+            self.schedule_stored(page).await?;
+        }
+        while *held.borrow() == Some(token) {
+            let room = self
+                .config
+                .capacity
+                .saturating_sub(self.lock().occupied())
+                .min(FOLLOW_PAGE);
+            if room == 0 {
+                tokio::time::sleep(FOLLOW_PAUSE).await;
+                continue;
+            }
+            tokio::select! {
+                changed = held.changed() => if changed.is_err() {
+                    return Ok(());
+                },
+                events = self.log.follow(room, FOLLOW_WAIT) => self.schedule_stored(events?).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The appender: writes admitted events to the log one group at a time, so
 /// events reach the scheduler in log order, and many submissions share one
 /// durable write.
@@ -587,6 +739,10 @@ async fn append<P: Send + Sync + 'static>(
                 for mut entry in request.entries {
                     let outcome = outcomes.next().unwrap_or(AppendOutcome::Duplicate);
                     match outcome {
+                        // A lease holder takes its own appends from the log too.
+                        AppendOutcome::Appended { .. } if shared.lease.is_some() => {
+                            scheduler.release(entry.lane);
+                        }
                         AppendOutcome::Appended { seq } => {
                             entry.seq = seq;
                             shared.metrics.count(

@@ -19,6 +19,9 @@ use crate::Lane;
 /// An accepted event held in memory.
 pub(crate) struct Entry<P> {
     pub(crate) seq: u64,
+    /// The pipeline's lease epoch when it was scheduled; an event of an
+    /// older epoch (scheduled before the lease was lost) is not applied.
+    pub(crate) epoch: u64,
     pub(crate) id: String,
     pub(crate) key: String,
     pub(crate) lane: Lane,
@@ -110,6 +113,17 @@ impl<P> Scheduler<P> {
         true
     }
 
+    /// Forgets every scheduled event (the apply lease was lost: another
+    /// instance applies them now); room reserved by submissions in progress
+    /// stays reserved.
+    pub(crate) fn clear(&mut self) {
+        self.ready = Default::default();
+        self.keys.clear();
+        self.delayed.clear();
+        self.credit = [0; 4];
+        self.depth = [0; 4];
+    }
+
     /// Gives back room held for an event that was not accepted.
     pub(crate) fn release(&mut self, lane: Lane) {
         self.reserved[lane.index()] -= 1;
@@ -199,6 +213,7 @@ mod tests {
     fn entry(seq: u64, key: &str, lane: Lane) -> Entry<u64> {
         Entry {
             seq,
+            epoch: 0,
             id: seq.to_string(),
             key: key.to_owned(),
             lane,
@@ -279,5 +294,20 @@ mod tests {
         assert!(!s.try_reserve(Lane::High, 3, 2), "high water reached");
         s.release(Lane::High);
         assert_eq!(s.occupied(), 2);
+    }
+
+    #[test]
+    fn clear_forgets_events_but_keeps_reservations() {
+        let mut s = Scheduler::new([1, 1, 1, 1]);
+        let now = Instant::now();
+        assert!(s.try_reserve(Lane::Low, 10, 10));
+        s.insert(entry(1, "k", Lane::Normal), now);
+        s.insert(entry(2, "k", Lane::Normal), now);
+        s.clear();
+        assert_eq!((s.depth(), s.occupied()), ([0; 4], 1));
+        assert!(run(&mut s, now).is_none());
+        s.insert(entry(3, "k", Lane::Normal), now);
+        assert_eq!(run(&mut s, now).unwrap().seq, 3, "the key is free again");
+        s.release(Lane::Low);
     }
 }

@@ -639,7 +639,10 @@ fn filter_sql(filter: &DeadLetterFilter) -> (String, Vec<Value>) {
 }
 
 fn lane_of(index: i64) -> Lane {
-    Lane::ALL[usize::try_from(index).unwrap_or(0).min(3)]
+    usize::try_from(index)
+        .ok()
+        .and_then(Lane::from_index)
+        .unwrap_or(Lane::Low)
 }
 
 fn stored_event(r: &Row<'_>) -> Result<StoredEvent, rusqlite::Error> {

@@ -1,237 +1,52 @@
-//! The embedded log on its own: appends, duplicates, acknowledgements,
-//! failures, dead letters, and what survives a reopen.
+//! The embedded log: the `EventLog` contract, and what only a file-backed
+//! log promises (one owner at a time).
 
 mod common;
+mod contract;
 
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use rhiz_events::{
-    AppendOutcome, DeadLetterFilter, EventLog, EventState, Lane, NewEvent, SqliteLogOptions,
-};
+use rhiz_events::{async_trait, EventLog, Lane, SqliteLogOptions};
 
-fn event(id: &str, key: &str, lane: Lane) -> NewEvent {
-    NewEvent {
-        id: id.into(),
-        key: key.into(),
-        lane,
-        event_type: "job".into(),
-        payload: id.as_bytes().to_vec(),
+/// SQLite logs in a temporary directory of their own.
+struct Sqlite(tempfile::TempDir);
+
+impl Sqlite {
+    fn new() -> Self {
+        Self(tempfile::tempdir().unwrap())
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.0.path().to_path_buf()
     }
 }
 
-fn seq(outcome: AppendOutcome) -> u64 {
-    match outcome {
-        AppendOutcome::Appended { seq } => seq,
-        AppendOutcome::Duplicate => panic!("unexpected duplicate"),
+#[async_trait]
+impl contract::Backend for Sqlite {
+    async fn open(&self) -> Arc<dyn EventLog> {
+        common::open_log(&self.dir()).await
+    }
+
+    async fn open_with_retention(&self, retention: Duration) -> Arc<dyn EventLog> {
+        let options = SqliteLogOptions {
+            idempotency_retention: retention,
+            ..SqliteLogOptions::default()
+        };
+        common::open_log_with(&self.dir(), options).await
     }
 }
 
-#[tokio::test]
-async fn append_reports_duplicates_within_and_across_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = common::open_log(dir.path()).await;
-    let out = log
-        .append(vec![
-            event("a", "k", Lane::Normal),
-            event("b", "k", Lane::High),
-            event("a", "k", Lane::Normal),
-        ])
-        .await
-        .unwrap();
-    assert!(seq(out[0]) < seq(out[1]));
-    assert_eq!(out[2], AppendOutcome::Duplicate);
-    assert_eq!(
-        log.append_one(event("b", "other", Lane::Low))
-            .await
-            .unwrap(),
-        AppendOutcome::Duplicate
-    );
-    let counts = log.counts().await.unwrap();
-    assert_eq!(counts.pending, [0, 1, 1, 0]);
-}
-
-#[tokio::test]
-async fn pending_is_in_order_and_ack_settles() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = common::open_log(dir.path()).await;
-    let events: Vec<NewEvent> = (0..10)
-        .map(|i| event(&format!("e{i}"), "k", Lane::Normal))
-        .collect();
-    let seqs: Vec<u64> = log
-        .append(events)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(seq)
-        .collect();
-    let pending = log.pending(0, 100).await.unwrap();
-    assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
-    assert_eq!(pending[3].event.payload, b"e3");
-    assert_eq!(log.pending(seqs[7], 100).await.unwrap().len(), 2);
-    log.ack(seqs[..5].to_vec()).await.unwrap();
-    let pending = log.pending(0, 100).await.unwrap();
-    assert_eq!(pending.first().unwrap().seq, seqs[5]);
-    let counts = log.counts().await.unwrap();
-    assert_eq!((counts.pending_total(), counts.applied_retained), (5, 5));
-    assert_eq!(
-        log.append_one(event("e0", "k", Lane::Normal))
-            .await
-            .unwrap(),
-        AppendOutcome::Duplicate,
-        "an applied id is remembered"
-    );
-}
-
-#[tokio::test]
-async fn failures_and_dead_letters_persist_across_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = common::open_log(dir.path()).await;
-    let a = seq(log.append_one(event("a", "k1", Lane::Low)).await.unwrap());
-    let b = seq(log.append_one(event("b", "k2", Lane::High)).await.unwrap());
-    let next = SystemTime::now() + Duration::from_secs(5);
-    assert_eq!(log.record_failure(a, "busy".into(), next).await.unwrap(), 1);
-    assert_eq!(
-        log.record_failure(a, "busy again".into(), next)
-            .await
-            .unwrap(),
-        2
-    );
-    log.move_to_dead_letters(b, "broken rule".into())
-        .await
-        .unwrap();
-    log.close().await.unwrap();
-    drop(log);
-
-    let log = common::open_log(dir.path()).await;
-    let pending = log.pending(0, 10).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].attempts, 2);
-    assert_eq!(pending[0].last_error.as_deref(), Some("busy again"));
-    let stored_next = pending[0].next_attempt_at.unwrap();
-    let skew = stored_next
-        .duration_since(next)
-        .unwrap_or_else(|e| e.duration());
-    assert!(skew < Duration::from_millis(1));
-
-    let dead = log
-        .dead_letters(DeadLetterFilter::all(), 0, 10)
-        .await
-        .unwrap();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].event.id, "b");
-    assert_eq!(dead[0].state, EventState::DeadLetter);
-    assert_eq!(dead[0].attempts, 1);
-    assert_eq!(dead[0].last_error.as_deref(), Some("broken rule"));
-    assert!(dead[0].updated_at >= dead[0].enqueued_at);
-}
-
-#[tokio::test]
-async fn dead_letters_filter_page_replay_and_purge() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = common::open_log(dir.path()).await;
-    let mut seqs = Vec::new();
-    for (i, lane) in [Lane::Low, Lane::High, Lane::Low, Lane::Normal]
-        .into_iter()
-        .enumerate()
-    {
-        let mut e = event(&format!("d{i}"), &format!("k{}", i % 2), lane);
-        e.event_type = if i == 3 { "other".into() } else { "job".into() };
-        seqs.push(seq(log.append_one(e).await.unwrap()));
-    }
-    for &s in &seqs {
-        log.move_to_dead_letters(s, "bad".into()).await.unwrap();
-    }
-    let page = log
-        .dead_letters(DeadLetterFilter::all(), 1, 2)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.iter().map(|e| e.event.id.as_str()).collect::<Vec<_>>(),
-        ["d1", "d2"]
-    );
-    let low = DeadLetterFilter {
-        lane: Some(Lane::Low),
-        ..DeadLetterFilter::all()
-    };
-    assert_eq!(log.dead_letters(low.clone(), 0, 10).await.unwrap().len(), 2);
-    let other = DeadLetterFilter {
-        event_type: Some("other".into()),
-        ..DeadLetterFilter::all()
-    };
-    assert_eq!(
-        log.dead_letters(other, 0, 10).await.unwrap()[0].event.id,
-        "d3"
-    );
-    let k1 = DeadLetterFilter {
-        key: Some("k1".into()),
-        ..DeadLetterFilter::all()
-    };
-    assert_eq!(log.dead_letters(k1, 0, 10).await.unwrap().len(), 2);
-
-    let replayed = log
-        .replay_dead_letters(DeadLetterFilter::id("d1"))
-        .await
-        .unwrap();
-    assert_eq!(replayed.len(), 1);
-    assert_eq!(
-        (replayed[0].state, replayed[0].attempts),
-        (EventState::Pending, 0)
-    );
-    assert_eq!(log.pending(0, 10).await.unwrap()[0].event.id, "d1");
-
-    assert_eq!(log.purge_dead_letters(low).await.unwrap(), 2);
-    let left = log
-        .dead_letters(DeadLetterFilter::all(), 0, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        left.iter().map(|e| e.event.id.as_str()).collect::<Vec<_>>(),
-        ["d3"]
-    );
-    assert!(
-        matches!(
-            log.append_one(event("d0", "k0", Lane::Low)).await.unwrap(),
-            AppendOutcome::Appended { .. }
-        ),
-        "a purged id is forgotten"
-    );
-    assert_eq!(
-        log.purge_dead_letters(DeadLetterFilter::all())
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(log.counts().await.unwrap().dead_letters, 0);
-}
-
-#[tokio::test]
-async fn applied_ids_are_forgotten_after_the_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = SqliteLogOptions {
-        idempotency_retention: Duration::from_millis(50),
-        ..SqliteLogOptions::default()
-    };
-    let log = common::open_log_with(dir.path(), options).await;
-    let s = seq(log.append_one(event("x", "k", Lane::Normal)).await.unwrap());
-    log.ack(vec![s]).await.unwrap();
-    assert_eq!(
-        log.append_one(event("x", "k", Lane::Normal)).await.unwrap(),
-        AppendOutcome::Duplicate
-    );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // The sweep runs after a commit once its interval has passed.
-    log.append_one(event("y", "k", Lane::Normal)).await.unwrap();
-    assert!(matches!(
-        log.append_one(event("x", "k", Lane::Normal)).await.unwrap(),
-        AppendOutcome::Appended { .. }
-    ));
-}
+contract_tests!(Sqlite::new());
 
 #[tokio::test]
 async fn a_second_opener_is_refused_while_the_log_is_held() {
     let dir = tempfile::tempdir().unwrap();
     let log = common::open_log(dir.path()).await;
-    log.append_one(event("a", "k", Lane::Normal)).await.unwrap();
+    log.append_one(contract::event("a", "k", Lane::Normal))
+        .await
+        .unwrap();
     let second = rhiz_events::SqliteEventLog::open(
         dir.path().join("events.db"),
         SqliteLogOptions::default(),

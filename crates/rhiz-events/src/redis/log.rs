@@ -1,0 +1,731 @@
+//! [`RedisStreamsEventLog`]: the [`EventLog`] on Redis Streams.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::streams::StreamInfoConsumersReply;
+use ::redis::Value;
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::lease::{ApplyLease, LeaseOptions};
+use super::scripts::{self, Script};
+use super::{dead_letter, fenced, millis, pending_event, seq_of, sid_of, Described};
+use crate::event::to_micros;
+use crate::{
+    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, LogCounts, NewEvent,
+    StoredEvent,
+};
+
+/// The consumer group every process reads the stream in.
+const GROUP: &str = "apply";
+
+/// Options of the Redis Streams log.
+#[derive(Debug, Clone)]
+pub struct RedisLogOptions {
+    /// Prefix of every key of this log; instances sharing a log use the same.
+    /// Default `rhiz:events`.
+    pub prefix: String,
+    /// This process's consumer name in the group; must be unique among live
+    /// processes. Default: `hostname-pid-random`.
+    pub consumer: Option<String>,
+    /// How long the ids of applied events are remembered as duplicates.
+    /// Default 24 hours.
+    pub idempotency_retention: Duration,
+    /// How long another consumer's entries must have been idle before a new
+    /// lease holder claims them (`XAUTOCLAIM`): the takeover waits until every
+    /// other consumer holding entries has been silent that long. Default
+    /// zero: the expiry of the old holder's lease already proves it silent.
+    pub claim_min_idle: Duration,
+    /// How often the lease holder trims deleted entries from the stream.
+    /// Default 10 s.
+    pub trim_interval: Duration,
+    /// Longest wait for a Redis reply (the blocking read excepted).
+    /// Default 10 s.
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisLogOptions {
+    fn default() -> Self {
+        Self {
+            prefix: "rhiz:events".into(),
+            consumer: None,
+            idempotency_retention: Duration::from_secs(24 * 3600),
+            claim_min_idle: Duration::ZERO,
+            trim_interval: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RedisLogOptions {
+    fn validate(&self) -> Result<(), EventsError> {
+        let invalid = |field, reason: &str| {
+            Err(EventsError::Config {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.prefix.is_empty() || self.prefix.contains(['{', '}']) {
+            return invalid("prefix", "must be non-empty and free of `{` and `}`");
+        }
+        if self.consumer.as_ref().is_some_and(String::is_empty) {
+            return invalid("consumer", "must not be empty");
+        }
+        if self.idempotency_retention.is_zero() {
+            return invalid("idempotency_retention", "must be positive");
+        }
+        if self.trim_interval.is_zero() || self.response_timeout.is_zero() {
+            return invalid("trim_interval", "and `response_timeout` must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// Names of the log's keys.
+pub(super) struct Keys {
+    stream: String,
+    failures: String,
+    ids: String,
+    applied: String,
+    lanes: String,
+    dead: String,
+    /// Prefix of the per-dead-letter hashes, followed by the event id.
+    record: String,
+    pub(super) lease: String,
+    pub(super) fencing: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        let key = |name: &str| format!("{{{prefix}}}:{name}");
+        Self {
+            stream: key("stream"),
+            failures: key("failures"),
+            ids: key("ids"),
+            applied: key("applied"),
+            lanes: key("lanes"),
+            dead: key("dead"),
+            record: key("dl:"),
+            lease: key("lease"),
+            fencing: key("lease:fencing"),
+        }
+    }
+}
+
+struct Scripts {
+    append: Script,
+    ack: Script,
+    fail: Script,
+    dead: Script,
+    replay: Script,
+    purge: Script,
+    pending: Script,
+    claim: Script,
+    read: Script,
+    trim: Script,
+}
+
+#[doc = include_str!("../../docs/redis.md")]
+pub struct RedisStreamsEventLog {
+    conn: ConnectionManager,
+    /// For the blocking read only: a blocked connection delays every
+    /// command queued behind it.
+    blocking: ConnectionManager,
+    keys: Keys,
+    consumer: String,
+    options: RedisLogOptions,
+    scripts: Scripts,
+    /// The lease's token, once [`RedisStreamsEventLog::lease`] attached one:
+    /// from then on every state change of a pending event is fenced by it.
+    fence: OnceLock<watch::Receiver<Option<u64>>>,
+    last_trim: Mutex<Instant>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for RedisStreamsEventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStreamsEventLog")
+            .field("stream", &self.keys.stream)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn redis_error(operation: &'static str) -> impl FnOnce(::redis::RedisError) -> EventsError {
+    move |source| EventsError::Redis { operation, source }
+}
+
+impl RedisStreamsEventLog {
+    /// Connects to the Redis at `url` (`redis://…`) and creates the stream
+    /// and its consumer group if needed. Needs Redis 7.0 or later.
+    pub async fn connect(url: &str, options: RedisLogOptions) -> Result<Self, EventsError> {
+        options.validate()?;
+        let client = ::redis::Client::open(url).map_err(redis_error("parsing the Redis URL"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(options.response_timeout))
+            .set_number_of_retries(3);
+        let conn = ConnectionManager::new_with_config(client.clone(), config.clone())
+            .await
+            .map_err(redis_error("connecting"))?;
+        let blocking =
+            ConnectionManager::new_with_config(client, config.set_response_timeout(None))
+                .await
+                .map_err(redis_error("connecting"))?;
+        let keys = Keys::new(&options.prefix);
+        let created: Result<(), _> = ::redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&keys.stream)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn.clone())
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => {
+                return Err(redis_error("creating the consumer group")(e))
+            }
+            _ => {}
+        }
+        let consumer = options.consumer.clone().unwrap_or_else(default_consumer);
+        Ok(Self {
+            conn,
+            blocking,
+            keys,
+            consumer,
+            scripts: Scripts {
+                append: Script::new(scripts::APPEND),
+                ack: Script::new(scripts::ACK),
+                fail: Script::new(scripts::FAIL),
+                dead: Script::new(scripts::DEAD),
+                replay: Script::new(scripts::REPLAY),
+                purge: Script::new(scripts::PURGE),
+                pending: Script::new(scripts::PENDING),
+                claim: Script::new(scripts::CLAIM),
+                read: Script::new(scripts::READ),
+                trim: Script::new(scripts::TRIM),
+            },
+            options,
+            fence: OnceLock::new(),
+            last_trim: Mutex::new(Instant::now()),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// This process's consumer name in the group.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    /// Starts competing for the apply lease of this log, and fences this
+    /// log's state changes (acknowledge, record a failure, dead-letter,
+    /// claim, follow) by its token: without the lease they fail with
+    /// [`EventsError::LeaseLost`]. Appends and the dead-letter operations
+    /// stay open to every instance. One lease per log.
+    pub fn lease(&self, options: LeaseOptions) -> Result<ApplyLease, EventsError> {
+        let lease = ApplyLease::start(self.conn.clone(), &self.keys, options)?;
+        self.fence
+            .set(lease.subscribe())
+            .map_err(|_| EventsError::Config {
+                field: "lease",
+                reason: "this log already has an apply lease".into(),
+            })?;
+        Ok(lease)
+    }
+
+    /// Trims the stream below its oldest unsettled entry (see
+    /// [Trimming](RedisStreamsEventLog#trimming)); returns how many
+    /// deleted entries' slots were reclaimed. The lease holder calls it every
+    /// `trim_interval`.
+    pub async fn trim(&self) -> Result<u64, EventsError> {
+        let mut conn = self.conn()?;
+        self.scripts
+            .trim
+            .run(
+                &mut conn,
+                &[&self.keys.stream],
+                &GROUP,
+                "trimming the stream",
+            )
+            .await
+    }
+
+    fn conn(&self) -> Result<ConnectionManager, EventsError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(EventsError::Closed);
+        }
+        Ok(self.conn.clone())
+    }
+
+    /// The token to fence a state change with: `''` without a lease.
+    fn token(&self) -> Result<(String, Option<u64>), EventsError> {
+        match self.fence.get() {
+            None => Ok((String::new(), None)),
+            Some(held) => match *held.borrow() {
+                Some(token) => Ok((token.to_string(), Some(token))),
+                None => Err(EventsError::LeaseLost { token: None }),
+            },
+        }
+    }
+
+    async fn trim_if_due(&self) {
+        {
+            let mut last = self.last_trim.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < self.options.trim_interval {
+                return;
+            }
+            *last = Instant::now();
+        }
+        if let Err(e) = self.trim().await {
+            tracing::warn!(error = %e, "trimming the event stream failed");
+        }
+    }
+
+    /// One non-blocking read for this consumer: the entries, or none and the
+    /// stream's last generated id.
+    async fn read(&self, limit: usize) -> Result<(String, Vec<Described>), EventsError> {
+        let (token, held) = self.token()?;
+        let mut conn = self.conn()?;
+        let reply: Value = self
+            .scripts
+            .read
+            .run(
+                &mut conn,
+                &[&self.keys.stream, &self.keys.failures, &self.keys.lease],
+                &(GROUP, token, &self.consumer, limit),
+                "reading new events",
+            )
+            .await?;
+        fenced(reply, held, "reading new events")
+    }
+
+    /// Waits until every other consumer holding entries has been idle for
+    /// `claim_min_idle`, so none of them is still applying.
+    async fn wait_for_idle_consumers(&self) -> Result<(), EventsError> {
+        let min_idle = millis(self.options.claim_min_idle);
+        loop {
+            let busiest = self
+                .other_consumers()
+                .await?
+                .into_iter()
+                .filter(|c| c.pending > 0)
+                .map(|c| c.idle as u64)
+                .min();
+            match busiest {
+                Some(idle) if idle < min_idle => {
+                    tokio::time::sleep(Duration::from_millis(min_idle - idle)).await;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Deletes the other consumers left with nothing pending (processes
+    /// that held the lease before), so the group does not grow forever.
+    async fn forget_idle_consumers(&self) -> Result<(), EventsError> {
+        let mut conn = self.conn()?;
+        for consumer in self.other_consumers().await? {
+            if consumer.pending == 0 {
+                ::redis::cmd("XGROUP")
+                    .arg("DELCONSUMER")
+                    .arg(&self.keys.stream)
+                    .arg(GROUP)
+                    .arg(&consumer.name)
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(redis_error("deleting an idle consumer"))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn other_consumers(
+        &self,
+    ) -> Result<Vec<::redis::streams::StreamInfoConsumer>, EventsError> {
+        let reply: StreamInfoConsumersReply = ::redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&self.keys.stream)
+            .arg(GROUP)
+            .query_async(&mut self.conn()?)
+            .await
+            .map_err(redis_error("listing consumers"))?;
+        Ok(reply
+            .consumers
+            .into_iter()
+            .filter(|c| c.name != self.consumer)
+            .collect())
+    }
+
+    /// Dead-letter ids matching `filter`, with their stream ids, in log order.
+    async fn dead_ids(&self, filter: &DeadLetterFilter) -> Result<Vec<(String, u64)>, EventsError> {
+        let mut conn = self.conn()?;
+        let pairs: Vec<(String, String)> = match &filter.ids {
+            Some(ids) if ids.is_empty() => Vec::new(),
+            Some(ids) => {
+                let sids: Vec<Option<String>> = ::redis::cmd("HMGET")
+                    .arg(&self.keys.dead)
+                    .arg(ids)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error("listing dead letters"))?;
+                ids.iter()
+                    .zip(sids)
+                    .filter_map(|(id, sid)| sid.map(|sid| (id.clone(), sid)))
+                    .collect()
+            }
+            None => ::redis::cmd("HGETALL")
+                .arg(&self.keys.dead)
+                .query_async::<HashMap<String, String>>(&mut conn)
+                .await
+                .map_err(redis_error("listing dead letters"))?
+                .into_iter()
+                .collect(),
+        };
+        let mut ids = pairs
+            .into_iter()
+            .map(|(id, sid)| Ok((id, seq_of(&sid)?)))
+            .collect::<Result<Vec<_>, EventsError>>()?;
+        ids.sort_by_key(|(_, seq)| *seq);
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Every dead letter matching `filter`, in log order. Costs one read of
+    /// the dead-letter index and one per candidate record.
+    async fn matching_dead_letters(
+        &self,
+        filter: &DeadLetterFilter,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        let ids = self.dead_ids(filter).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = ::redis::pipe();
+        for (id, _) in &ids {
+            pipe.cmd("HGETALL").arg(format!("{}{id}", self.keys.record));
+        }
+        let records: Vec<Vec<Vec<u8>>> = pipe
+            .query_async(&mut self.conn()?)
+            .await
+            .map_err(redis_error("reading dead letters"))?;
+        let mut found = Vec::new();
+        for ((id, _), record) in ids.iter().zip(records) {
+            if record.is_empty() {
+                continue; // replayed or purged meanwhile
+            }
+            let letter = dead_letter(id, record)?;
+            if filter.matches(&letter.event) {
+                found.push(letter);
+            }
+        }
+        Ok(found)
+    }
+
+    fn retention_ms(&self) -> u64 {
+        millis(self.options.idempotency_retention)
+    }
+}
+
+#[async_trait]
+impl EventLog for RedisStreamsEventLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EventsError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args: Vec<Vec<u8>> = Vec::with_capacity(2 + events.len() * 5);
+        args.push(GROUP.into());
+        args.push(self.retention_ms().to_string().into_bytes());
+        for e in events {
+            args.push(e.id.into_bytes());
+            args.push(e.key.into_bytes());
+            args.push(e.lane.index().to_string().into_bytes());
+            args.push(e.event_type.into_bytes());
+            args.push(e.payload);
+        }
+        let k = &self.keys;
+        let sids: Vec<String> = self
+            .scripts
+            .append
+            .run(
+                &mut self.conn()?,
+                &[&k.stream, &k.ids, &k.applied, &k.lanes],
+                &args,
+                "appending events",
+            )
+            .await?;
+        sids.iter()
+            .map(|sid| {
+                if sid.is_empty() {
+                    Ok(AppendOutcome::Duplicate)
+                } else {
+                    seq_of(sid).map(|seq| AppendOutcome::Appended { seq })
+                }
+            })
+            .collect()
+    }
+
+    async fn pending(&self, after_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
+        let described: Vec<Described> = self
+            .scripts
+            .pending
+            .run(
+                &mut self.conn()?,
+                &[&self.keys.stream, &self.keys.failures],
+                &(GROUP, format!("({}", sid_of(after_seq)), limit),
+                "reading pending events",
+            )
+            .await?;
+        described.into_iter().map(pending_event).collect()
+    }
+
+    async fn ack(&self, seqs: Vec<u64>) -> Result<(), EventsError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let (token, held) = self.token()?;
+        let mut args = vec![GROUP.to_owned(), token, self.retention_ms().to_string()];
+        args.extend(seqs.into_iter().map(sid_of));
+        let k = &self.keys;
+        let reply: Value = self
+            .scripts
+            .ack
+            .run(
+                &mut self.conn()?,
+                &[
+                    &k.stream,
+                    &k.failures,
+                    &k.ids,
+                    &k.applied,
+                    &k.lanes,
+                    &k.lease,
+                ],
+                &args,
+                "acknowledging events",
+            )
+            .await?;
+        fenced::<u64>(reply, held, "acknowledging events").map(drop)
+    }
+
+    async fn record_failure(
+        &self,
+        seq: u64,
+        error: String,
+        next_attempt_at: SystemTime,
+    ) -> Result<u32, EventsError> {
+        let (token, held) = self.token()?;
+        let k = &self.keys;
+        let reply: Value = self
+            .scripts
+            .fail
+            .run(
+                &mut self.conn()?,
+                &[&k.stream, &k.failures, &k.lease],
+                &(GROUP, token, sid_of(seq), to_micros(next_attempt_at), error),
+                "recording a failure",
+            )
+            .await?;
+        fenced(reply, held, "recording a failure")
+    }
+
+    async fn move_to_dead_letters(&self, seq: u64, error: String) -> Result<(), EventsError> {
+        let (token, held) = self.token()?;
+        let k = &self.keys;
+        let reply: Value = self
+            .scripts
+            .dead
+            .run(
+                &mut self.conn()?,
+                &[&k.stream, &k.failures, &k.dead, &k.lanes, &k.lease],
+                &(GROUP, token, sid_of(seq), error, &k.record),
+                "moving an event to the dead letters",
+            )
+            .await?;
+        fenced::<u64>(reply, held, "moving an event to the dead letters").map(drop)
+    }
+
+    async fn dead_letters(
+        &self,
+        filter: DeadLetterFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        let found = self.matching_dead_letters(&filter).await?;
+        Ok(found.into_iter().skip(offset).take(limit).collect())
+    }
+
+    async fn replay_dead_letters(
+        &self,
+        filter: DeadLetterFilter,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        let letters = self.matching_dead_letters(&filter).await?;
+        if letters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = &self.keys;
+        let mut args = vec![GROUP.to_owned(), k.record.clone()];
+        args.extend(letters.iter().map(|l| l.event.id.clone()));
+        let replayed: Vec<(String, String)> = self
+            .scripts
+            .replay
+            .run(
+                &mut self.conn()?,
+                &[&k.stream, &k.failures, &k.ids, &k.dead, &k.lanes],
+                &args,
+                "replaying dead letters",
+            )
+            .await?;
+        let new_seqs = replayed
+            .into_iter()
+            .map(|(id, sid)| Ok((id, seq_of(&sid)?)))
+            .collect::<Result<HashMap<_, _>, EventsError>>()?;
+        let now = SystemTime::now();
+        let mut events: Vec<StoredEvent> = letters
+            .into_iter()
+            .filter_map(|letter| {
+                let seq = *new_seqs.get(&letter.event.id)?;
+                Some(StoredEvent {
+                    seq,
+                    attempts: 0,
+                    next_attempt_at: None,
+                    last_error: None,
+                    updated_at: now,
+                    state: EventState::Pending,
+                    ..letter
+                })
+            })
+            .collect();
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
+    async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {
+        let letters = self.matching_dead_letters(&filter).await?;
+        if letters.is_empty() {
+            return Ok(0);
+        }
+        let k = &self.keys;
+        let mut args = vec![GROUP.to_owned(), k.record.clone()];
+        args.extend(letters.into_iter().map(|l| l.event.id));
+        self.scripts
+            .purge
+            .run(
+                &mut self.conn()?,
+                &[&k.stream, &k.failures, &k.ids, &k.dead],
+                &args,
+                "purging dead letters",
+            )
+            .await
+    }
+
+    async fn counts(&self) -> Result<LogCounts, EventsError> {
+        let cutoff = to_micros(SystemTime::now()) / 1000 - self.retention_ms() as i64;
+        let (lanes, dead, applied): (HashMap<usize, i64>, u64, u64) = ::redis::pipe()
+            .cmd("HGETALL")
+            .arg(&self.keys.lanes)
+            .cmd("HLEN")
+            .arg(&self.keys.dead)
+            .cmd("ZCOUNT")
+            .arg(&self.keys.applied)
+            .arg(cutoff)
+            .arg("+inf")
+            .query_async(&mut self.conn()?)
+            .await
+            .map_err(redis_error("counting events"))?;
+        let mut counts = LogCounts {
+            dead_letters: dead,
+            applied_retained: applied,
+            ..LogCounts::default()
+        };
+        for (lane, n) in lanes {
+            if let Some(slot) = counts.pending.get_mut(lane) {
+                *slot = u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn claim_pending(
+        &self,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        if after_seq == 0 {
+            self.wait_for_idle_consumers().await?;
+        }
+        let mut cursor = if after_seq == 0 {
+            "0-0".to_owned()
+        } else {
+            sid_of(after_seq + 1)
+        };
+        loop {
+            let (token, held) = self.token()?;
+            let reply: Value = self
+                .scripts
+                .claim
+                .run(
+                    &mut self.conn()?,
+                    &[&self.keys.stream, &self.keys.failures, &self.keys.lease],
+                    &(GROUP, token, &self.consumer, &cursor, limit.max(1)),
+                    "claiming pending events",
+                )
+                .await?;
+            let (next, described): (String, Vec<Described>) =
+                fenced(reply, held, "claiming pending events")?;
+            if !described.is_empty() {
+                return described.into_iter().map(pending_event).collect();
+            }
+            if next == "0-0" {
+                self.forget_idle_consumers().await?;
+                return Ok(Vec::new());
+            }
+            cursor = next;
+        }
+    }
+
+    async fn follow(&self, limit: usize, wait: Duration) -> Result<Vec<StoredEvent>, EventsError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.trim_if_due().await;
+        let (last, mut described) = self.read(limit).await?;
+        if described.is_empty() && !wait.is_zero() {
+            let mut blocking = self.blocking.clone();
+            let _: Value = ::redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(1)
+                .arg("BLOCK")
+                .arg(millis(wait).max(1))
+                .arg("STREAMS")
+                .arg(&self.keys.stream)
+                .arg(&last)
+                .query_async(&mut blocking)
+                .await
+                .map_err(redis_error("waiting for new events"))?;
+            described = self.read(limit).await?.1;
+        }
+        described.into_iter().map(pending_event).collect()
+    }
+
+    async fn close(&self) -> Result<(), EventsError> {
+        self.closed.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// `hostname-pid-random`: unique among the processes sharing a log.
+fn default_consumer() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}

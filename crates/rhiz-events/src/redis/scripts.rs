@@ -1,0 +1,303 @@
+//! The Lua scripts that make every multi-key change atomic, and how they are
+//! called: `EVALSHA` of the SHA1 that `SCRIPT LOAD` returned, loading again
+//! after a `NOSCRIPT` (a restarted or flushed Redis).
+//!
+//! Conventions shared by the scripts (the [`PRELUDE`] relies on them):
+//! `KEYS[1]` is the stream, `KEYS[2]` the failures hash, `ARGV[1]` the
+//! consumer group; a fenced script takes the lease key and the caller's token
+//! (`''` for a log without a lease) and returns `-1` when the token is not the
+//! one the lease key holds. Every script starts with `#!lua`, so Redis (≥ 7.0)
+//! refuses it as a whole when out of memory instead of failing half-way.
+//!
+//! Stream entry fields: `i` event id, `k` partition key, `l` lane index, `t`
+//! event type, `p` payload, `a` enqueued-at (µs, Redis clock). A failure is
+//! kept as `attempts \t next_attempt_µs \t updated_µs \t error`.
+
+use std::sync::Mutex;
+
+use ::redis::aio::ConnectionManager;
+use ::redis::{FromRedisValue, ServerErrorKind, ToRedisArgs};
+
+use crate::EventsError;
+
+/// Helpers every script may use.
+const PRELUDE: &str = r#"#!lua
+local function fenced(lease_key, token)
+  return token ~= '' and redis.call('GET', lease_key) ~= token
+end
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function fmt(n) return string.format('%.0f', n) end
+local function field(fields, name)
+  for j = 1, #fields, 2 do
+    if fields[j] == name then return fields[j + 1] end
+  end
+end
+local function attempts_of(failure)
+  if failure then return tonumber(string.match(failure, '^(%d+)')) end
+  return 0
+end
+-- {sid, fields, deliveries, failure} for each stream entry.
+local function describe(entries)
+  local out = {}
+  for i, e in ipairs(entries) do
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    local d = 0
+    if #p > 0 then d = p[1][4] end
+    out[i] = {e[1], e[2], d, redis.call('HGET', KEYS[2], e[1])}
+  end
+  return out
+end
+"#;
+
+/// KEYS: stream, ids, applied, lanes. ARGV: group (unused), retention ms,
+/// then id, key, lane, type, payload per event. Returns one stream id per
+/// event, `''` for a duplicate.
+pub(crate) const APPEND: &str = r#"
+local now = now_us()
+local cutoff = now / 1000 - tonumber(ARGV[2])
+local at = fmt(now)
+local out, added = {}, {0, 0, 0, 0}
+for b = 3, #ARGV, 5 do
+  local id = ARGV[b]
+  local seen = redis.call('HEXISTS', KEYS[2], id) == 1
+  if not seen then
+    local applied = redis.call('ZSCORE', KEYS[3], id)
+    seen = applied and tonumber(applied) >= cutoff
+  end
+  if seen then
+    out[#out + 1] = ''
+  else
+    local sid = redis.call('XADD', KEYS[1], '*', 'i', id, 'k', ARGV[b + 1], 'l', ARGV[b + 2],
+      't', ARGV[b + 3], 'p', ARGV[b + 4], 'a', at)
+    redis.call('HSET', KEYS[2], id, sid)
+    local lane = tonumber(ARGV[b + 2]) + 1
+    added[lane] = added[lane] + 1
+    out[#out + 1] = sid
+  end
+end
+for l = 1, 4 do
+  if added[l] > 0 then redis.call('HINCRBY', KEYS[4], l - 1, added[l]) end
+end
+return out
+"#;
+
+/// KEYS: stream, failures, ids, applied, lanes, lease. ARGV: group, token,
+/// retention ms, then stream ids. Acknowledges, deletes the entries (the
+/// stream only holds unsettled events) and remembers their ids as applied.
+pub(crate) const ACK: &str = r#"
+if fenced(KEYS[6], ARGV[2]) then return -1 end
+local now_ms = math.floor(now_us() / 1000)
+local removed, settled = {0, 0, 0, 0}, 0
+for i = 4, #ARGV do
+  local sid = ARGV[i]
+  local e = redis.call('XRANGE', KEYS[1], sid, sid)
+  if #e > 0 then
+    local id, lane = field(e[1][2], 'i'), tonumber(field(e[1][2], 'l')) + 1
+    redis.call('XACK', KEYS[1], ARGV[1], sid)
+    redis.call('XDEL', KEYS[1], sid)
+    redis.call('HDEL', KEYS[2], sid)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('ZADD', KEYS[4], now_ms, id)
+    removed[lane] = removed[lane] + 1
+    settled = settled + 1
+  end
+end
+for l = 1, 4 do
+  if removed[l] > 0 then redis.call('HINCRBY', KEYS[5], l - 1, -removed[l]) end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. fmt(now_ms - tonumber(ARGV[3])))
+return settled
+"#;
+
+/// KEYS: stream, failures, lease. ARGV: group, token, stream id, next
+/// attempt µs, error. Returns the attempts so far, 0 if not pending.
+pub(crate) const FAIL: &str = r#"
+if fenced(KEYS[3], ARGV[2]) then return -1 end
+if #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) == 0 then return 0 end
+local n = attempts_of(redis.call('HGET', KEYS[2], ARGV[3])) + 1
+redis.call('HSET', KEYS[2], ARGV[3], n .. '\t' .. ARGV[4] .. '\t' .. fmt(now_us()) .. '\t' .. ARGV[5])
+return n
+"#;
+
+/// KEYS: stream, failures, dead, lanes, lease. ARGV: group, token, stream id,
+/// error, dead-letter key prefix. Copies the entry into a dead-letter hash
+/// and removes it from the stream. Returns 1, or 0 if not pending.
+pub(crate) const DEAD: &str = r#"
+if fenced(KEYS[5], ARGV[2]) then return -1 end
+local sid = ARGV[3]
+local e = redis.call('XRANGE', KEYS[1], sid, sid)
+if #e == 0 then return 0 end
+local fields = e[1][2]
+local id, lane = field(fields, 'i'), field(fields, 'l')
+local n = attempts_of(redis.call('HGET', KEYS[2], sid)) + 1
+local record = ARGV[5] .. id
+redis.call('DEL', record)
+redis.call('HSET', record, unpack(fields))
+redis.call('HSET', record, 's', sid, 'n', n, 'e', ARGV[4], 'u', fmt(now_us()))
+redis.call('HSET', KEYS[3], id, sid)
+redis.call('XACK', KEYS[1], ARGV[1], sid)
+redis.call('XDEL', KEYS[1], sid)
+redis.call('HDEL', KEYS[2], sid)
+redis.call('HINCRBY', KEYS[4], lane, -1)
+return 1
+"#;
+
+/// KEYS: stream, failures, ids, dead, lanes. ARGV: group, dead-letter key
+/// prefix, then event ids. Appends each dead letter again as a new entry.
+/// Returns event id, new stream id pairs.
+pub(crate) const REPLAY: &str = r#"
+local out = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('HEXISTS', KEYS[4], id) == 1 then
+    local record = ARGV[2] .. id
+    local r = redis.call('HMGET', record, 'k', 'l', 't', 'p', 'a')
+    local sid = redis.call('XADD', KEYS[1], '*', 'i', id, 'k', r[1], 'l', r[2], 't', r[3],
+      'p', r[4], 'a', r[5])
+    redis.call('HSET', KEYS[3], id, sid)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('DEL', record)
+    redis.call('HINCRBY', KEYS[5], r[2], 1)
+    out[#out + 1] = id
+    out[#out + 1] = sid
+  end
+end
+return out
+"#;
+
+/// KEYS: stream, failures, ids, dead. ARGV: group, dead-letter key prefix,
+/// then event ids. Deletes those dead letters and forgets their ids.
+pub(crate) const PURGE: &str = r#"
+local n = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('HDEL', KEYS[4], id) == 1 then
+    redis.call('DEL', ARGV[2] .. id)
+    redis.call('HDEL', KEYS[3], id)
+    n = n + 1
+  end
+end
+return n
+"#;
+
+/// KEYS: stream, failures. ARGV: group, first stream id (inclusive or
+/// `(`-exclusive), count. Unsettled entries in log order, described.
+pub(crate) const PENDING: &str = r#"
+return describe(redis.call('XRANGE', KEYS[1], ARGV[2], '+', 'COUNT', ARGV[3]))
+"#;
+
+/// KEYS: stream, failures, lease. ARGV: group, token, consumer, cursor,
+/// count. Claims a page of entries handed to any consumer (XAUTOCLAIM, idle
+/// 0: the caller holds the lease). Returns the next cursor and the entries.
+pub(crate) const CLAIM: &str = r#"
+if fenced(KEYS[3], ARGV[2]) then return -1 end
+local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
+return {r[1], describe(r[2])}
+"#;
+
+/// KEYS: stream, failures, lease. ARGV: group, token, consumer, count. Hands
+/// this consumer entries no consumer had (XREADGROUP `>`); when there are
+/// none, returns the stream's last generated id to block on instead.
+pub(crate) const READ: &str = r#"
+if fenced(KEYS[3], ARGV[2]) then return -1 end
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
+if r then
+  local out = {}
+  for i, e in ipairs(r[1][2]) do out[i] = {e[1], e[2], 1, false} end
+  return {'', out}
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for j = 1, #info, 2 do
+  if info[j] == 'last-generated-id' then return {info[j + 1], {}} end
+end
+return {'0-0', {}}
+"#;
+
+/// KEYS: stream. Trims the stream below its oldest entry. Every entry left
+/// in the stream is unsettled (settling deletes the entry), so this only
+/// drops the deleted entries' space, never an unsettled event.
+pub(crate) const TRIM: &str = r#"
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+if #first == 0 then return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0) end
+return redis.call('XTRIM', KEYS[1], 'MINID', first[1][1])
+"#;
+
+/// KEYS: lease, fencing counter. ARGV: ttl ms. Takes the lease if free with
+/// a new fencing token; returns the token, or 0 if someone holds it.
+pub(crate) const ACQUIRE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+return token
+"#;
+
+/// KEYS: lease. ARGV: token, ttl ms. Extends the lease if still ours: 1 or 0.
+pub(crate) const RENEW: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"#;
+
+/// KEYS: lease. ARGV: token. Gives the lease up if still ours: 1 or 0.
+pub(crate) const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"#;
+
+/// A script and the SHA1 Redis knows it by, once loaded.
+pub(crate) struct Script {
+    source: String,
+    sha: Mutex<Option<String>>,
+}
+
+impl Script {
+    /// A script running `body` after the [`PRELUDE`].
+    pub(crate) fn new(body: &str) -> Self {
+        Self {
+            source: format!("{PRELUDE}{body}"),
+            sha: Mutex::new(None),
+        }
+    }
+
+    /// Runs the script; `operation` names it in errors.
+    pub(crate) async fn run<T: FromRedisValue, A: ToRedisArgs>(
+        &self,
+        conn: &mut ConnectionManager,
+        keys: &[&str],
+        args: &A,
+        operation: &'static str,
+    ) -> Result<T, EventsError> {
+        let redis_error = |source| EventsError::Redis { operation, source };
+        let call = |sha: &str| {
+            let mut call = ::redis::cmd("EVALSHA");
+            call.arg(sha).arg(keys.len()).arg(keys).arg(args);
+            call
+        };
+        let known = self.sha.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sha = match known {
+            Some(sha) => sha,
+            None => self.load(conn).await.map_err(redis_error)?,
+        };
+        match call(&sha).query_async(conn).await {
+            Err(e) if e.kind() == ::redis::ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let sha = self.load(conn).await.map_err(redis_error)?;
+                call(&sha).query_async(conn).await.map_err(redis_error)
+            }
+            other => other.map_err(redis_error),
+        }
+    }
+
+    async fn load(&self, conn: &mut ConnectionManager) -> Result<String, ::redis::RedisError> {
+        let sha: String = ::redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(&self.source)
+            .query_async(conn)
+            .await?;
+        *self.sha.lock().unwrap_or_else(|e| e.into_inner()) = Some(sha.clone());
+        Ok(sha)
+    }
+}
