@@ -137,6 +137,24 @@ pub struct Config {
     /// Name servers for handle resolution (`ip:port`, UDP); empty means the
     /// system's.
     pub dns_servers: Vec<SocketAddr>,
+    /// Secrets accepted in `X-Internal-Key` by the `/internal` routes. Several
+    /// may be valid at once, so keys can be rotated; none means ingestion
+    /// over HTTP is closed (403).
+    pub internal_api_key: Vec<String>,
+    /// Events accepted and not yet applied, all lanes; new events are
+    /// refused (503) above 80 % of it.
+    pub event_queue_capacity: usize,
+    /// Events accepted and not yet applied in one priority lane.
+    pub event_lane_capacity: usize,
+    /// Events applied concurrently (different records only).
+    pub event_workers: usize,
+    /// Attempts before a failing event goes to the dead letters.
+    pub event_max_attempts: u32,
+    /// Backoff ceiling after the first failed attempt, in milliseconds; it
+    /// doubles with each further failure (full jitter).
+    pub event_retry_base_ms: u64,
+    /// Most events in one `POST /internal/events/batch`.
+    pub ingest_batch_max: usize,
 }
 
 impl Default for Config {
@@ -153,6 +171,13 @@ impl Default for Config {
             shutdown_grace_seconds: 30,
             handle_resolution: true,
             dns_servers: Vec::new(),
+            internal_api_key: Vec::new(),
+            event_queue_capacity: 10_000,
+            event_lane_capacity: 2_500,
+            event_workers: std::thread::available_parallelism().map_or(1, usize::from),
+            event_max_attempts: 3,
+            event_retry_base_ms: 2_000,
+            ingest_batch_max: 1_000,
         }
     }
 }
@@ -166,10 +191,24 @@ impl Config {
         }
     }
 
+    /// The event pipeline's settings.
+    pub fn pipeline_config(&self) -> rhiz_events::PipelineConfig {
+        rhiz_events::PipelineConfig {
+            workers: self.event_workers,
+            capacity: self.event_queue_capacity,
+            lane_capacity: self.event_lane_capacity.min(self.event_queue_capacity),
+            max_attempts: self.event_max_attempts,
+            backoff_base: std::time::Duration::from_millis(self.event_retry_base_ms),
+            backoff_max: std::time::Duration::from_millis(self.event_retry_base_ms.max(60_000)),
+            ..rhiz_events::PipelineConfig::default()
+        }
+    }
+
     /// The configuration as TOML, with secrets masked, for `rhiz config`.
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(rhiz_store::mask_password(&self.store_url()));
+        shown.internal_api_key = vec!["****".to_owned(); self.internal_api_key.len()];
         toml::to_string(&shown).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
     }
 }
@@ -200,6 +239,20 @@ pub struct ConfigLayer {
     pub handle_resolution: Option<bool>,
     /// See [`Config::dns_servers`].
     pub dns_servers: Option<Vec<String>>,
+    /// See [`Config::internal_api_key`].
+    pub internal_api_key: Option<Vec<String>>,
+    /// See [`Config::event_queue_capacity`].
+    pub event_queue_capacity: Option<u64>,
+    /// See [`Config::event_lane_capacity`].
+    pub event_lane_capacity: Option<u64>,
+    /// See [`Config::event_workers`].
+    pub event_workers: Option<u64>,
+    /// See [`Config::event_max_attempts`].
+    pub event_max_attempts: Option<u64>,
+    /// See [`Config::event_retry_base_ms`].
+    pub event_retry_base_ms: Option<u64>,
+    /// See [`Config::ingest_batch_max`].
+    pub ingest_batch_max: Option<u64>,
 }
 
 impl ConfigLayer {
@@ -273,6 +326,13 @@ impl ConfigLayer {
             shutdown_grace_seconds: number("shutdown_grace_seconds")?,
             handle_resolution: boolean("handle_resolution")?,
             dns_servers: list("dns_servers"),
+            internal_api_key: list("internal_api_key"),
+            event_queue_capacity: number("event_queue_capacity")?,
+            event_lane_capacity: number("event_lane_capacity")?,
+            event_workers: number("event_workers")?,
+            event_max_attempts: number("event_max_attempts")?,
+            event_retry_base_ms: number("event_retry_base_ms")?,
+            ingest_batch_max: number("ingest_batch_max")?,
         })
     }
 }
@@ -446,8 +506,68 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
                 })
                 .collect::<Result<_, _>>()?;
         }
+        if let Some(keys) = &layer.internal_api_key {
+            if let Some(i) = keys.iter().position(|key| !is_acceptable_secret(key)) {
+                return Err(invalid(
+                    "internal_api_key",
+                    format!(
+                        "key {} must be 16 to 256 printable ASCII characters without spaces",
+                        i + 1
+                    ),
+                ));
+            }
+            config.internal_api_key = keys.clone();
+        }
+        let bounded = |key: &'static str, value: Option<u64>, min: u64, max: u64| {
+            value
+                .map(|v| {
+                    if (min..=max).contains(&v) {
+                        Ok(v)
+                    } else {
+                        Err(invalid(
+                            key,
+                            format!("must be from {min} to {max}, got {v}"),
+                        ))
+                    }
+                })
+                .transpose()
+        };
+        let as_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = bounded(
+            "event_queue_capacity",
+            layer.event_queue_capacity,
+            10,
+            10_000_000,
+        )? {
+            config.event_queue_capacity = as_usize(v);
+        }
+        if let Some(v) = bounded(
+            "event_lane_capacity",
+            layer.event_lane_capacity,
+            1,
+            10_000_000,
+        )? {
+            config.event_lane_capacity = as_usize(v);
+        }
+        if let Some(v) = bounded("event_workers", layer.event_workers, 1, 1_024)? {
+            config.event_workers = as_usize(v);
+        }
+        if let Some(v) = bounded("event_max_attempts", layer.event_max_attempts, 1, 100)? {
+            config.event_max_attempts = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(v) = bounded("event_retry_base_ms", layer.event_retry_base_ms, 1, 600_000)? {
+            config.event_retry_base_ms = v;
+        }
+        if let Some(v) = bounded("ingest_batch_max", layer.ingest_batch_max, 1, 100_000)? {
+            config.ingest_batch_max = as_usize(v);
+        }
     }
     Ok(config)
+}
+
+/// A secret long enough to resist guessing and safe in an HTTP header.
+fn is_acceptable_secret(key: &str) -> bool {
+    (16..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn is_supported_database_url(url: &str) -> bool {

@@ -15,7 +15,7 @@
 //!     ..Default::default()
 //! };
 //! let store = rhiz_store::open(&config.store_url()).await.unwrap();
-//! let state = rhiz_server::AppState::new(store, config).unwrap();
+//! let state = rhiz_server::AppState::start(store, config).await.unwrap();
 //! let request = axum::http::Request::get("/health").body(axum::body::Body::empty()).unwrap();
 //! let response = rhiz_server::app(state).oneshot(request).await.unwrap();
 //! assert_eq!(response.status(), 200);
@@ -24,9 +24,13 @@
 
 pub mod api;
 mod app;
+pub mod apply;
+pub mod change_feed;
 pub mod cli;
 pub mod config;
 mod handle_resolution;
+pub mod ingest;
+pub mod live_graph;
 mod server;
 mod telemetry;
 
@@ -40,7 +44,7 @@ pub use server::serve;
 const HANDLE_RESOLUTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What every request handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// The persistent store.
     pub store: Arc<dyn rhiz_store::Store>,
@@ -48,25 +52,101 @@ pub struct AppState {
     pub config: Arc<config::Config>,
     /// Handle → DID resolution, unless `handle_resolution` is off.
     pub handles: Option<Arc<HandleResolver>>,
+    /// The in-memory trust graph the queries run on.
+    pub graph: Arc<live_graph::LiveGraph>,
+    /// What each applied event changed.
+    pub changes: Arc<change_feed::ChangeFeed>,
+    /// The apply step (to wait for one event's outcome).
+    pub applier: Arc<apply::Applier>,
+    /// The durable event pipeline every write goes through.
+    pub pipeline: rhiz_events::Pipeline<rhiz_protocol::Event>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.backend())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Handle resolution could not be set up.
+    #[error(transparent)]
+    Resolver(#[from] ResolverSetupError),
+    /// The graph could not be loaded from the store.
+    #[error("cannot load the graph from the store: {0}")]
+    Graph(#[from] rhiz_store::StoreError),
+    /// The event log could not be opened, or the pipeline configured.
+    #[error("cannot start the event pipeline: {0}")]
+    Events(#[from] rhiz_events::EventsError),
 }
 
 impl AppState {
-    /// The state for `config` over `store`, with handle resolution set up as
-    /// configured.
-    pub fn new(
+    /// Starts everything behind the API for `config` over `store`: handle
+    /// resolution as configured, the graph loaded from the store, the
+    /// embedded event log in the data directory and the pipeline applying
+    /// it (which first applies whatever the log still holds).
+    pub async fn start(
         store: Arc<dyn rhiz_store::Store>,
         config: config::Config,
-    ) -> Result<AppState, ResolverSetupError> {
+    ) -> Result<AppState, StartError> {
         let handles = if config.handle_resolution {
             let resolver = HandleResolver::new(&config.dns_servers, HANDLE_RESOLUTION_TIMEOUT)?;
             Some(Arc::new(resolver))
         } else {
             None
         };
+        let (graph, loaded) = live_graph::LiveGraph::load(store.as_ref()).await?;
+        tracing::info!(
+            relationships = loaded.relationships,
+            attestations = loaded.attestations,
+            elapsed_ms = loaded.elapsed.as_millis() as u64,
+            "graph loaded from the store"
+        );
+        let graph = Arc::new(graph);
+        let changes = Arc::new(change_feed::ChangeFeed::new());
+        let applier = Arc::new(apply::Applier::new(
+            Arc::clone(&store),
+            Arc::clone(&graph),
+            Arc::clone(&changes),
+        ));
+        let log = rhiz_events::SqliteEventLog::open(
+            config.data_dir.join(EVENT_LOG_FILE),
+            rhiz_events::SqliteLogOptions::default(),
+        )
+        .await?;
+        let pipeline = rhiz_events::Pipeline::builder(
+            Arc::new(log),
+            Arc::clone(&applier) as Arc<dyn rhiz_events::Handler<rhiz_protocol::Event>>,
+            Arc::new(rhiz_events::JsonCodec::new()),
+        )
+        .config(config.pipeline_config())
+        .build()
+        .await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
             handles,
+            graph,
+            changes,
+            applier,
+            pipeline,
         })
     }
+
+    /// Stops the pipeline (in-flight applies finish, the rest stays durable
+    /// in the log) and closes the store.
+    pub async fn shutdown(&self) {
+        if let Err(error) = self.pipeline.shutdown().await {
+            tracing::error!(%error, "the event pipeline did not stop cleanly");
+        }
+        self.store.close().await;
+    }
 }
+
+/// The embedded event log's file in the data directory.
+pub const EVENT_LOG_FILE: &str = "events.db";

@@ -27,12 +27,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         listen = %listener.local_addr()?,
         store = %store.backend(),
-        "rhiz is serving"
+        "rhiz is starting"
     );
-    let state = AppState::new(store.clone(), config)?;
+    let state = AppState::start(store, config).await?;
+    tracing::info!("rhiz is serving");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);
@@ -48,8 +49,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     };
-    store.close().await;
-    tracing::info!("store closed, bye");
+    state.shutdown().await;
+    tracing::info!("pipeline stopped and store closed, bye");
     outcome
 }
 

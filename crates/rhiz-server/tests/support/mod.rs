@@ -54,7 +54,7 @@ impl TestApp {
         let store = rhiz_store::open(&config.store_url())
             .await
             .expect("open store");
-        let state = AppState::new(store, config).expect("app state");
+        let state = AppState::start(store, config).await.expect("app state");
         TestApp {
             router: rhiz_server::app(state.clone()),
             state,
