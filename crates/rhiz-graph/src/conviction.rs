@@ -32,7 +32,7 @@
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, AttestationType, Trend};
 
-use crate::graph::NONE;
+use crate::graph::{AttestationData, Target, NONE};
 use crate::Graph;
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -100,6 +100,47 @@ impl Sums {
 }
 
 impl Graph {
+    /// The counting attestations of `target` with their weights, oldest
+    /// first; `None` when the relationship is not live or none counts.
+    fn weighted_attestations<'a>(
+        &'a self,
+        target: &'a Target,
+    ) -> Option<impl Iterator<Item = (&'a AttestationData, f64)> + 'a> {
+        let live = target.live.as_ref()?;
+        let counting = move || {
+            let mut cur = target.first_attestation;
+            std::iter::from_fn(move || {
+                let id = (cur != NONE).then_some(cur)?;
+                let att = &self.attestations.get(id).value;
+                cur = att.next;
+                Some(att)
+            })
+            .filter(move |att| !live.ends.contains(&att.attester))
+        };
+        // The list is sorted by creation time: the last counting one is the newest.
+        let newest = counting().map(|a| a.created_ms).last()?;
+        Some(counting().map(move |att| {
+            let reputation = self.reputation_of(att.attester);
+            let age_days = (newest - att.created_ms) as f64 / DAY_MS;
+            let w = base_weight(att.kind)
+                * (0.5 + 1.5 * f64::from(reputation) / 100.0)
+                * (-age_days / HALF_LIFE_DAYS).exp2()
+                * f64::from(att.confidence)
+                / 100.0;
+            (att, w)
+        }))
+    }
+
+    /// The conviction score alone (it does not depend on `now`), as
+    /// [`Graph::conviction`] computes it; 50 when no attestation counts.
+    pub(crate) fn conviction_score(&self, target: &Target) -> u8 {
+        let mut all = Sums::default();
+        for (_, w) in self.weighted_attestations(target).into_iter().flatten() {
+            all.add(w);
+        }
+        all.score()
+    }
+
     /// The conviction of the relationship at `uri` as of `now`.
     ///
     /// `None` when the graph knows neither a relationship nor any
@@ -138,33 +179,13 @@ impl Graph {
             top_attester_reputation: 0,
             last_updated: now,
         };
-        let Some(live) = &target.live else {
-            return Some(conviction);
-        };
-        let counting = || {
-            let mut cur = target.first_attestation;
-            std::iter::from_fn(move || {
-                let id = (cur != NONE).then_some(cur)?;
-                let att = &self.attestations.get(id).value;
-                cur = att.next;
-                Some(att)
-            })
-            .filter(|att| !live.ends.contains(&att.attester))
-        };
-        // The list is sorted by creation time: the last counting one is the newest.
-        let Some(newest) = counting().map(|a| a.created_ms).last() else {
+        let Some(weighted) = self.weighted_attestations(target) else {
             return Some(conviction);
         };
         let recent_from = now.timestamp_millis() - RECENT_MS;
         let (mut all, mut recent, mut older) = (Sums::default(), Sums::default(), Sums::default());
-        for att in counting() {
+        for (att, w) in weighted {
             let reputation = self.reputation_of(att.attester);
-            let age_days = (newest - att.created_ms) as f64 / DAY_MS;
-            let w = base_weight(att.kind)
-                * (0.5 + 1.5 * f64::from(reputation) / 100.0)
-                * (-age_days / HALF_LIFE_DAYS).exp2()
-                * f64::from(att.confidence)
-                / 100.0;
             all.add(w);
             if att.created_ms >= recent_from {
                 recent.add(w);

@@ -35,4 +35,8 @@ pub enum GraphError {
     /// `at://<did>/<collection>/<rkey>` only.
     #[error("{0} does not name a record as at://<did>/<collection>/<rkey>")]
     NotARecordUri(AtUri),
+    /// A [`TrustConfig`](crate::TrustConfig) parameter out of range; the
+    /// text names the parameter and its range.
+    #[error("invalid trust configuration: {0}")]
+    TrustConfig(&'static str),
 }

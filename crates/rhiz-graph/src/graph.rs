@@ -41,6 +41,15 @@ pub struct RelationshipInput {
     pub discoverable: bool,
     /// `temporal.lastInteraction`.
     pub last_interaction: DateTime<Utc>,
+    /// Whether `participants[i]` signed the record (has an entry in
+    /// `signatures`). With authorship, this says who endorses the
+    /// relationship for the trust metrics (rules on [`TrustTable`](crate::TrustTable)).
+    pub signed: [bool; 2],
+    /// How much the strength moved over time: the population standard
+    /// deviation of the strengths of `temporal.history` together with the
+    /// current strength, rounded (0–50; 0 without history). Feeds
+    /// `consistency`.
+    pub strength_deviation: u8,
 }
 
 impl RelationshipInput {
@@ -54,8 +63,32 @@ impl RelationshipInput {
             strength: record.strength,
             discoverable: record.is_discoverable(),
             last_interaction: record.temporal.last_interaction.to_utc(),
+            signed: record.participants.each_ref().map(|did| {
+                record
+                    .signatures
+                    .iter()
+                    .flatten()
+                    .any(|signature| signature.did == *did)
+            }),
+            strength_deviation: strength_deviation(
+                record.strength,
+                record.temporal.history.iter().flatten().map(|p| p.strength),
+            ),
         }
     }
+}
+
+/// The population standard deviation of `current` and `history`, rounded.
+fn strength_deviation(current: Percent, history: impl Iterator<Item = Percent>) -> u8 {
+    let values: Vec<f64> = std::iter::once(current)
+        .chain(history)
+        .map(|p| f64::from(p.get()))
+        .collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    // Values in 0–100 have a deviation of at most 50.
+    variance.sqrt().round().clamp(0.0, 50.0) as u8
 }
 
 /// An attestation as the graph needs it, usually built from the stored
@@ -124,6 +157,10 @@ pub(crate) struct RelationshipData {
     pub(crate) discoverable: bool,
     /// `lastInteraction`, milliseconds since the Unix epoch.
     pub(crate) last_interaction_ms: i64,
+    /// Which participants signed, as [`RelationshipInput::signed`].
+    pub(crate) signed: [bool; 2],
+    /// [`RelationshipInput::strength_deviation`].
+    pub(crate) strength_deviation: u8,
 }
 
 /// Everything the graph holds under one relationship URI: the relationship
@@ -166,6 +203,8 @@ pub struct Graph {
     pub(crate) attestations: RecordSlab<AttestationData>,
     pub(crate) live_relationships: usize,
     pub(crate) connected_dids: usize,
+    /// Updates applied so far: see [`Graph::version`].
+    changes: u64,
     /// Search buffers, reused so a query allocates nothing of graph size.
     pub(crate) scratch: Mutex<Vec<Scratch>>,
 }
@@ -188,6 +227,16 @@ impl Graph {
     /// When `id` does not come from this graph.
     pub fn did(&self, id: DidId) -> &Did {
         self.names.did(id)
+    }
+
+    /// How many relationship and attestation updates the graph has applied
+    /// (each upsert, each removal that found its record, each relationship
+    /// of [`Graph::bulk_load`]). A [`TrustTable`](crate::TrustTable) records
+    /// the version it was computed from, so `graph.version() -
+    /// table.graph_version()` is how many changes it does not reflect.
+    /// [`Graph::set_reputation`] does not count.
+    pub fn version(&self) -> u64 {
+        self.changes
     }
 
     /// How many live relationships the graph holds (discoverable or not).
@@ -213,6 +262,8 @@ impl Graph {
             strength: Percent::new(data.strength)?,
             discoverable: data.discoverable,
             last_interaction: DateTime::from_timestamp_millis(data.last_interaction_ms)?,
+            signed: data.signed,
+            strength_deviation: data.strength_deviation,
         })
     }
 
@@ -302,10 +353,13 @@ impl Graph {
             strength: input.strength.get(),
             discoverable: input.discoverable,
             last_interaction_ms: input.last_interaction.timestamp_millis(),
+            signed: input.signed,
+            strength_deviation: input.strength_deviation,
         };
         self.link_edges(slot, &data);
         self.targets.get_mut(slot).value.live = Some(data);
         self.live_relationships += 1;
+        self.changes += 1;
         Ok(())
     }
 
@@ -346,6 +400,8 @@ impl Graph {
                 strength: input.strength.get(),
                 discoverable: input.discoverable,
                 last_interaction_ms: input.last_interaction.timestamp_millis(),
+                signed: input.signed,
+                strength_deviation: input.strength_deviation,
             };
             let slot = self.targets.insert(
                 &self.names,
@@ -366,6 +422,7 @@ impl Graph {
             }
             self.targets.get_mut(slot).value.live = Some(data);
             self.live_relationships += 1;
+            self.changes += 1;
             Ok(())
         });
         self.sort_adjacency(&mut unsorted);
@@ -400,6 +457,7 @@ impl Graph {
         };
         self.unlink_edges(slot, &old);
         self.live_relationships -= 1;
+        self.changes += 1;
         self.release_target_if_empty(slot);
         true
     }
@@ -450,6 +508,7 @@ impl Graph {
         };
         let id = self.attestations.insert(&self.names, name, data);
         self.attach_attestation(id);
+        self.changes += 1;
         Ok(())
     }
 
@@ -461,6 +520,7 @@ impl Graph {
         let target = self.detach_attestation(id);
         self.attestations.remove(&self.names, id);
         self.release_target_if_empty(target);
+        self.changes += 1;
         true
     }
 

@@ -5,7 +5,9 @@
 //! [`Graph::upsert_relationship`], [`Graph::remove_relationship`],
 //! [`Graph::upsert_attestation`], [`Graph::remove_attestation`] — and read by
 //! [`Graph::find_paths`], [`Graph::neighbors`], [`Graph::conviction`] and
-//! [`Graph::network_stats`]. Everything is pure and deterministic: no I/O,
+//! [`Graph::network_stats`], and summarized per DID by
+//! [`Graph::compute_trust`] (the trust metrics; formulas on [`TrustTable`]).
+//! Everything is pure and deterministic: no I/O,
 //! no clock (a query that needs "now" takes it as an argument), no
 //! randomness. Reads take `&self` and may run from many threads at once.
 //!
@@ -44,6 +46,7 @@ mod paths;
 mod stats;
 #[doc(hidden)]
 pub mod synthetic;
+mod trust;
 
 #[cfg(test)]
 mod tests;
@@ -55,3 +58,4 @@ pub use names::DidId;
 pub use neighbors::{Neighbor, NeighborPage, NeighborQuery};
 pub use paths::{Hop, Path, PathAlgorithm, PathQuery};
 pub use stats::{DegreeBucket, NetworkStats};
+pub use trust::{Explanation, SeedSource, TrustConfig, TrustMetrics, TrustTable, DISTRUST_TYPE};

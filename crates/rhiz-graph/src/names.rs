@@ -134,7 +134,8 @@ fn cmp_segment(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn hash_str(s: &str) -> u64 {
+/// The hash of `s` used by the index tables.
+pub(crate) fn hash_str(s: &str) -> u64 {
     let mut h = FastHasher::default();
     s.hash(&mut h);
     h.finish()

@@ -75,7 +75,8 @@ pub fn cid(n: u64) -> String {
 }
 
 /// A relationship from `a` to `b` (both DID strings) authored by `a`, of
-/// type `professional`, discoverable, with record key `rkey`.
+/// type `professional`, discoverable, signed by both, without strength
+/// history, with record key `rkey`.
 ///
 /// # Panics
 ///
@@ -109,6 +110,8 @@ pub fn relationship_of_type(
             .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .single()
             .expect("valid date"),
+        signed: [true, true],
+        strength_deviation: 0,
     }
 }
 
@@ -141,9 +144,21 @@ pub fn attestation(
 /// per_did)` distinct earlier DIDs chosen in proportion to their degree
 /// (plus one), strengths uniform in `30..=100`, four types.
 pub fn preferential_attachment(dids: u64, per_did: u64, seed: u64) -> Vec<RelationshipInput> {
+    preferential_attachment_from(0, dids, per_did, seed)
+}
+
+/// [`preferential_attachment`] over the DIDs numbered `first..first + dids`
+/// (record keys then repeat between calls, URIs do not): one community of
+/// a larger synthetic graph.
+pub fn preferential_attachment_from(
+    first: u64,
+    dids: u64,
+    per_did: u64,
+    seed: u64,
+) -> Vec<RelationshipInput> {
     const TYPES: [&str; 4] = ["professional", "personal", "social", "family"];
     let mut rng = SplitMix64::new(seed);
-    let names: Vec<String> = (0..dids).map(did).collect();
+    let names: Vec<String> = (first..first + dids).map(did).collect();
     // Every endpoint once per relationship, plus every DID once: drawing
     // from it picks a DID in proportion to its degree plus one.
     let mut endpoints: Vec<u64> =
