@@ -13,7 +13,8 @@ const PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// A CIDv1 (`bafyrei…`, 59 characters) whose digest is derived from `bytes`.
 ///
-/// The digest is **not** SHA-256: it is four FNV-1a 64 lanes over `bytes`,
+/// The digest is **not** SHA-256: it is four FNV-1a-style 64-bit lanes over
+/// the 8-byte little-endian words of `bytes` (the last one zero-padded),
 /// each started from its own basis and finished with the SplitMix64
 /// finalizer and the length. It has the shape and the property that matter
 /// here: the same content always gives the same CID, different content a
@@ -24,11 +25,20 @@ pub(crate) fn content_cid(bytes: &[u8]) -> Cid {
     for (i, lane) in lanes.iter_mut().enumerate() {
         *lane = FNV_OFFSET ^ mix64(i as u64 + 1);
     }
-    for &b in bytes {
-        for lane in &mut lanes {
-            *lane = (*lane ^ u64::from(b)).wrapping_mul(PRIME);
+    let mut absorb = |word: u64| {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane = (*lane ^ word.rotate_left(16 * i as u32)).wrapping_mul(PRIME);
         }
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        absorb(u64::from_le_bytes(word));
     }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    absorb(u64::from_le_bytes(last));
     let mut raw = [0u8; 36];
     raw[..4].copy_from_slice(&HEADER);
     for (i, lane) in lanes.iter().enumerate() {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use rhiz_protocol::{Did, EventError};
+use rhiz_protocol::{Did, EventError, SyntaxError};
 
 /// Errors of `rhiz-datasets`: bad settings, I/O, and the rules an edge-list
 /// line can break (see [`LineError`] for the line number).
@@ -24,6 +24,10 @@ pub enum DatasetError {
     /// every event is built to satisfy the rules.
     #[error("built an invalid event: {0}")]
     Event(#[from] EventError),
+    /// An identifier built by this crate is invalid. This is a bug in this
+    /// crate, like [`Event`](Self::Event).
+    #[error("built an invalid identifier: {0}")]
+    Syntax(#[from] SyntaxError),
     /// A line is not UTF-8 text.
     #[error("line is not valid UTF-8")]
     NotUtf8,

@@ -108,37 +108,48 @@ impl IngestionLine {
 
     /// The ingestion body as JSON.
     pub fn to_json(&self) -> Value {
-        let mut payload = self.flat_payload();
+        let e = &self.event;
+        let mut payload: Map<String, Value> = self
+            .flat_payload()
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.to_json()))
+            .collect();
         payload.insert(
             "record".to_owned(),
-            self.event.body().record_json().unwrap_or(Value::Null),
+            e.body().record_json().unwrap_or(Value::Null),
         );
-        let mut body = self.envelope();
-        body.insert("payload".to_owned(), Value::Object(payload));
-        Value::Object(body)
+        json!({
+            "event_type": e.kind().as_str(),
+            "did": e.author().as_str(),
+            "priority": e.priority().as_u8(),
+            "event_id": e.id().as_str(),
+            "payload": payload,
+        })
     }
 
     /// The ingestion body as one line of compact JSON, without the newline.
-    /// Same content and key order as [`to_json`](Self::to_json).
+    /// Same text as `to_json().to_string()`, written directly.
     pub fn to_line(&self) -> String {
-        let envelope = Value::Object(self.envelope()).to_string();
-        let payload = Value::Object(self.flat_payload()).to_string();
-        // Both are non-empty objects: splice the payload into the envelope
-        // and the record's text into the payload, dropping closing braces.
-        let envelope = envelope.strip_suffix('}').unwrap_or(&envelope);
-        let payload = payload.strip_suffix('}').unwrap_or(&payload);
-        let mut line =
-            String::with_capacity(envelope.len() + payload.len() + self.record_text.len() + 24);
-        for part in [
-            envelope,
-            ",\"payload\":",
-            payload,
-            ",\"record\":",
-            &self.record_text,
-            "}}",
-        ] {
-            line.push_str(part);
+        let e = &self.event;
+        let mut line = String::with_capacity(self.record_text.len() * 2 + 256);
+        line.push_str("{\"event_type\":");
+        push_json_str(&mut line, e.kind().as_str());
+        line.push_str(",\"did\":");
+        push_json_str(&mut line, e.author().as_str());
+        line.push_str(",\"priority\":");
+        line.push_str(&e.priority().as_u8().to_string());
+        line.push_str(",\"event_id\":");
+        push_json_str(&mut line, e.id().as_str());
+        line.push_str(",\"payload\":{");
+        for (key, value) in self.flat_payload() {
+            push_json_str(&mut line, key);
+            line.push(':');
+            value.push_to(&mut line);
+            line.push(',');
         }
+        line.push_str("\"record\":");
+        line.push_str(&self.record_text);
+        line.push_str("}}");
         line
     }
 
@@ -148,64 +159,118 @@ impl IngestionLine {
         out.write_all(b"\n")
     }
 
-    /// `event_type`, `did`, `priority`, `event_id`.
-    fn envelope(&self) -> Map<String, Value> {
-        let e = &self.event;
-        let mut m = Map::new();
-        m.insert("event_type".into(), json!(e.kind().as_str()));
-        m.insert("did".into(), json!(e.author().as_str()));
-        m.insert("priority".into(), json!(e.priority().as_u8()));
-        m.insert("event_id".into(), json!(e.id().as_str()));
-        m
-    }
-
-    /// The §4.4 flat fields of the payload, `record` aside.
-    fn flat_payload(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("uri".into(), json!(self.uri().as_str()));
-        m.insert("cid".into(), json!(self.cid().as_str()));
+    /// The §4.4 flat fields of the payload, `record` aside, in order.
+    fn flat_payload(&self) -> Vec<(&'static str, Flat<'_>)> {
+        use Flat::{Int, Pair, Str};
+        let mut m = Vec::with_capacity(10);
+        m.push(("uri", Str(self.uri().as_str())));
+        m.push(("cid", Str(self.cid().as_str())));
         match self.event.body() {
             EventBody::RelationshipCreated(r) | EventBody::RelationshipUpdated(r) => {
                 let [a, b] = &r.participants;
-                m.insert("participants".into(), json!([a.as_str(), b.as_str()]));
-                m.insert("type".into(), json!(r.relationship_type.as_str()));
-                m.insert("strength".into(), json!(r.strength.get()));
-                m.insert("context".into(), json!(r.context));
-                m.insert("created_at".into(), json!(r.created_at.as_str()));
+                m.push(("participants", Pair(a.as_str(), b.as_str())));
+                m.push(("type", Str(r.relationship_type.as_str())));
+                m.push(("strength", Int(r.strength.get())));
+                m.push(("context", Str(&r.context)));
+                m.push(("created_at", Str(r.created_at.as_str())));
             }
             EventBody::AttestationCreated(a) | EventBody::AttestationUpdated(a) => {
-                m.insert("attester_did".into(), json!(a.attester.as_str()));
-                m.insert("target_uri".into(), json!(a.target_relationship.as_str()));
-                m.insert(
-                    "attestation_type".into(),
-                    json!(a.attestation_type.as_str()),
-                );
-                m.insert("confidence".into(), json!(a.confidence.get()));
+                m.push(("attester_did", Str(a.attester.as_str())));
+                m.push(("target_uri", Str(a.target_relationship.as_str())));
+                m.push(("attestation_type", Str(a.attestation_type.as_str())));
+                m.push(("confidence", Int(a.confidence.get())));
                 if let Some(evidence) = &a.evidence {
-                    m.insert("evidence".into(), json!(evidence));
+                    m.push(("evidence", Str(evidence)));
                 }
                 if let Some(s) = a.suggested_strength {
-                    m.insert("suggested_strength".into(), json!(s.get()));
+                    m.push(("suggested_strength", Int(s.get())));
                 }
-                m.insert("created_at".into(), json!(a.created_at.as_str()));
+                m.push(("created_at", Str(a.created_at.as_str())));
                 // Generated and imported records are "indexed" when written.
-                m.insert("indexed_at".into(), json!(a.created_at.as_str()));
+                m.push(("indexed_at", Str(a.created_at.as_str())));
             }
             EventBody::EntityProfileCreated(p) | EventBody::EntityProfileUpdated(p) => {
-                m.insert("display_name".into(), json!(p.display_name));
-                m.insert("entity_type".into(), json!(p.entity_type.as_str()));
+                m.push(("display_name", Str(&p.display_name)));
+                m.push(("entity_type", Str(p.entity_type.as_str())));
                 if let Some(bio) = &p.bio {
-                    m.insert("bio".into(), json!(bio));
+                    m.push(("bio", Str(bio)));
                 }
                 if let Some(url) = &p.avatar_url {
-                    m.insert("avatar_url".into(), json!(url));
+                    m.push(("avatar_url", Str(url)));
                 }
-                m.insert("created_at".into(), json!(p.created_at.as_str()));
+                m.push(("created_at", Str(p.created_at.as_str())));
             }
             _ => {}
         }
         m
     }
+}
+
+/// A flat payload value.
+#[derive(Debug, Clone, Copy)]
+enum Flat<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer from 0 to 255.
+    Int(u8),
+    /// Two strings.
+    Pair(&'a str, &'a str),
+}
+
+impl Flat<'_> {
+    fn to_json(self) -> Value {
+        match self {
+            Self::Str(s) => json!(s),
+            Self::Int(n) => json!(n),
+            Self::Pair(a, b) => json!([a, b]),
+        }
+    }
+
+    fn push_to(self, out: &mut String) {
+        match self {
+            Self::Str(s) => push_json_str(out, s),
+            Self::Int(n) => out.push_str(&n.to_string()),
+            Self::Pair(a, b) => {
+                out.push('[');
+                push_json_str(out, a);
+                out.push(',');
+                push_json_str(out, b);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    // Every byte that needs escaping is ASCII, so slicing at it is safe.
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// The `createdAt` of the record a body carries.
@@ -234,7 +299,7 @@ mod tests {
     fn profile_body() -> EventBody {
         let p = EntityProfile::from_json(&json!({
             "displayName": "Ada \"the\" Analyst", "entityType": "person",
-            "bio": "ü", "createdAt": "2024-09-09T19:46:02.102Z"
+            "bio": "ü\\ \n\t\r\u{1}\u{8}\u{c}\u{1f}\u{7f}/é", "createdAt": "2024-09-09T19:46:02.102Z"
         }))
         .unwrap();
         EventBody::updated(Record::from(p))
@@ -257,6 +322,15 @@ mod tests {
         let mut out = Vec::new();
         line.write_to(&mut out).unwrap();
         assert_eq!(out.last(), Some(&b'\n'));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_does(s in "\\PC*|[\\x00-\\x7f]*") {
+            let mut out = String::new();
+            push_json_str(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
     }
 
     #[test]

@@ -29,11 +29,14 @@
 mod cid;
 pub mod edges;
 mod error;
+mod gen;
 mod hash;
 mod ids;
 mod ingestion_line;
+mod time;
 
 pub use edges::{EdgeListReader, EdgeOptions, Scale, DISTRUST_TYPE};
 pub use error::{DatasetError, LineError};
+pub use gen::{generate, GenConfig, GenReport, SybilConfig, SPAN_DAYS};
 pub use ids::map_identifier;
 pub use ingestion_line::IngestionLine;

@@ -9,14 +9,15 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{
-    AtUri, AttestationSummary, Consent, Datetime, Did, EventBody, EventId, Nsid, Percent, Privacy,
-    Record, RecordKey, RelationshipRecord, RelationshipType, StrengthPoint, Temporal, Tid,
-    Verification, Visibility,
+    AtUri, AttestationSummary, Cid, Consent, Datetime, Did, EventBody, EventError, EventId, Nsid,
+    Percent, Privacy, Record, RecordKey, RelationshipRecord, RelationshipType, StrengthPoint,
+    Temporal, Tid, Verification, Visibility,
 };
 use serde_json::Map;
 
 use crate::hash::hash128;
 use crate::ids::map_identifier;
+use crate::time::datetime_us;
 use crate::{DatasetError, IngestionLine, LineError};
 
 /// The relationship `type` of a negative rating: a distrust signal from
@@ -174,7 +175,7 @@ impl<R: BufRead> EdgeListReader<R> {
         Ok(Self {
             input,
             options,
-            collection: relationship_nsid()?,
+            collection: RelationshipRecord::NSID.parse()?,
             base_ms,
             line: 0,
             seen_data: false,
@@ -370,16 +371,6 @@ impl<R: BufRead> Iterator for EdgeListReader<R> {
     }
 }
 
-/// `net.rhiz.relationship.record` as an NSID.
-fn relationship_nsid() -> Result<Nsid, DatasetError> {
-    RelationshipRecord::NSID
-        .parse()
-        .map_err(|e| DatasetError::InvalidSetting {
-            field: "collection",
-            rule: format!("{e}"),
-        })
-}
-
 /// A finite decimal number.
 fn parse_number(text: &str) -> Option<f64> {
     text.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -398,14 +389,11 @@ fn parse_time_ms(text: &str) -> Result<i64, DatasetError> {
 
 /// The datetime of Unix milliseconds `ms`, within 1970–9999.
 fn datetime_ms(ms: i64) -> Datetime {
-    Datetime::from_utc(DateTime::from_timestamp_millis(ms).unwrap_or_default())
+    datetime_us(ms.saturating_mul(1000))
 }
 
 /// `edge-` + 32 hex digits of a hash of the URI and the CID.
-fn edge_event_id(
-    uri: &AtUri,
-    cid: &rhiz_protocol::Cid,
-) -> Result<EventId, rhiz_protocol::EventError> {
+fn edge_event_id(uri: &AtUri, cid: &Cid) -> Result<EventId, EventError> {
     let (hi, lo) = hash128(format!("{uri} {cid}").as_bytes());
     format!("edge-{hi:016x}{lo:016x}").parse()
 }
