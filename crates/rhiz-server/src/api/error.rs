@@ -68,6 +68,7 @@ pub struct ApiError {
     status: StatusCode,
     detail: Value,
     internal: Option<String>,
+    retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
@@ -77,6 +78,7 @@ impl ApiError {
             status,
             detail: Value::String(detail.into()),
             internal: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -101,6 +103,7 @@ impl ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: serde_json::to_value(issues).unwrap_or_else(|_| json!([])),
             internal: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -110,6 +113,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             detail: Value::String("internal server error".to_owned()),
             internal: Some(cause.to_string()),
+            retry_after_seconds: None,
         }
     }
 
@@ -125,16 +129,32 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// Adds `Retry-After`, in whole seconds rounded up (at least 1).
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after_seconds = Some(retry_after_seconds(after));
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "detail": self.detail }))).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if let Some(cause) = self.internal {
             response.extensions_mut().insert(InternalError(cause));
         }
         response
     }
+}
+
+/// A `Retry-After` value: whole seconds, rounded up, at least 1.
+pub(crate) fn retry_after_seconds(after: std::time::Duration) -> u64 {
+    (after.as_secs_f64().ceil() as u64).max(1)
 }
 
 impl From<rhiz_store::StoreError> for ApiError {

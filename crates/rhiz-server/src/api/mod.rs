@@ -1,9 +1,12 @@
 //! The HTTP API: REST (`/api/v1`), XRPC (`/xrpc` and `/api/v1/xrpc`) and
 //! health routes, each family with its own error shape.
 
+mod attestations;
 mod entities;
 mod error;
 mod health;
+mod internal_events;
+mod internal_key;
 mod json_body;
 mod validate;
 mod xrpc;
@@ -18,10 +21,13 @@ use crate::AppState;
 
 /// Every route of the service, without middleware.
 pub fn routes() -> Router<AppState> {
-    let v1 = entities::routes().merge(xrpc::routes());
+    let v1 = entities::routes()
+        .merge(attestations::routes())
+        .merge(xrpc::routes());
     Router::new()
         .merge(health::routes())
         .merge(xrpc::routes())
+        .merge(internal_events::routes())
         .nest("/api/v1", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

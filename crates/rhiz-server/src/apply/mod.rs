@@ -181,7 +181,9 @@ impl Applier {
             .map_err(store_error)?;
         let mut dids = vec![record.attester.clone()];
         if let Some(target) = &target {
-            check_attestation_rules(&record.attester, target)?;
+            if let Some(rule) = attestation_rule_violation(&record.attester, target) {
+                return Err(HandlerError::Permanent(rule));
+            }
             dids.extend(target.participants.iter().cloned());
         }
         let row = rows::attestation_row(uri, cid, record, Utc::now());
@@ -282,24 +284,24 @@ impl Applier {
 }
 
 /// PROTOCOL.md: an attester cannot attest a relationship it participates
-/// in, nor one whose owners refused attestation.
-fn check_attestation_rules(
+/// in, nor one whose owners refused attestation. The broken rule, if any.
+pub fn attestation_rule_violation(
     attester: &Did,
     target: &rhiz_store::StoredRelationship,
-) -> Result<(), HandlerError> {
+) -> Option<String> {
     if target.participants.contains(attester) {
-        return Err(HandlerError::Permanent(format!(
+        Some(format!(
             "{attester} participates in {} and cannot attest it",
             target.uri
-        )));
-    }
-    if !target.allow_attestation {
-        return Err(HandlerError::Permanent(format!(
+        ))
+    } else if !target.allow_attestation {
+        Some(format!(
             "the participants of {} do not allow attestations",
             target.uri
-        )));
+        ))
+    } else {
+        None
     }
-    Ok(())
 }
 
 /// The URI of a record event (validated at ingest: every record event has one).

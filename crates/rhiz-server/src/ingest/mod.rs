@@ -35,3 +35,31 @@ mod envelope;
 mod payload;
 
 pub use envelope::{parse_ingestion_body, IngestError};
+
+/// The pipeline submission of a validated event: partitioned by record URI
+/// (so one record's events apply in order), or by DID for
+/// `trust.invalidated`; in the lane of its priority.
+pub fn submission(event: rhiz_protocol::Event) -> rhiz_events::Submission<rhiz_protocol::Event> {
+    let key = match event.uri() {
+        Some(uri) => uri.to_string(),
+        None => event.author().to_string(),
+    };
+    rhiz_events::Submission {
+        id: event.id().as_str().to_owned(),
+        key,
+        lane: lane_of(event.priority()),
+        event_type: event.kind().as_str().to_owned(),
+        payload: event,
+    }
+}
+
+fn lane_of(priority: rhiz_protocol::Priority) -> rhiz_events::Lane {
+    use rhiz_events::Lane;
+    use rhiz_protocol::Priority;
+    match priority {
+        Priority::Low => Lane::Low,
+        Priority::Normal => Lane::Normal,
+        Priority::High => Lane::High,
+        Priority::Critical => Lane::Critical,
+    }
+}

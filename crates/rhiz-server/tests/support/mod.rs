@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod events;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
@@ -59,6 +61,53 @@ impl TestApp {
             router: rhiz_server::app(state.clone()),
             state,
             _dir: dir,
+        }
+    }
+
+    /// An app on SQLite that accepts [`events::KEY`] on `/internal`, with
+    /// `adjust` applied.
+    pub async fn ingesting(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::with_config(|config| {
+            config.internal_api_key = vec![events::KEY.to_owned()];
+            adjust(config);
+        })
+        .await
+    }
+
+    /// Posts `body` as JSON to an `/internal` route with the test key.
+    pub async fn post_internal(&self, path: &str, body: &Value) -> Reply {
+        let request = Request::post(path)
+            .header("content-type", "application/json")
+            .header("x-internal-key", events::KEY)
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Sends a body-less request to an `/internal` route with the test key.
+    pub async fn call_internal(&self, method: &str, path: &str) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-internal-key", events::KEY)
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Polls `check` every 10 ms until it holds, failing after 10 s.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !check().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
