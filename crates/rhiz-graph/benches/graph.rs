@@ -1,7 +1,8 @@
 //! Criterion benchmarks of `rhiz-graph` on a seeded preferential-attachment
 //! graph of 200,000 DIDs and 1,000,000 relationships (strengths uniform in
 //! 30–100): `find_paths` (maxHops 6, minStrength 50), `neighbors`,
-//! `conviction`, and the bulk load of 100,000 relationships.
+//! `conviction`, the trust table (full recomputation, lookup), and the bulk
+//! load of 100,000 relationships.
 //!
 //! ```text
 //! cargo bench -p rhiz-graph
@@ -109,6 +110,39 @@ fn conviction(c: &mut Criterion) {
     });
 }
 
+/// The 20 oldest DIDs, hubs of the preferential attachment.
+fn seeds() -> Vec<Did> {
+    (0..20)
+        .map(|i| did(i).parse().expect("valid DID"))
+        .collect()
+}
+
+fn trust(c: &mut Criterion) {
+    let (graph, _) = &*GRAPH;
+    let mut group = c.benchmark_group("trust_1m");
+    group.sample_size(10);
+    group.bench_function("compute_trust", |b| {
+        b.iter(|| black_box(graph.compute_trust(&seeds(), now())));
+    });
+    group.finish();
+    let table = graph.compute_trust(&seeds(), now());
+    let mut rng = SplitMix64::new(19);
+    c.bench_function("trust_1m/get", |b| {
+        b.iter_batched(
+            || random_did(&mut rng),
+            |d| black_box(table.get(&d)),
+            BatchSize::SmallInput,
+        );
+    });
+    c.bench_function("trust_1m/explain", |b| {
+        b.iter_batched(
+            || random_did(&mut rng),
+            |d| black_box(table.explain(&d)),
+            BatchSize::SmallInput,
+        );
+    });
+}
+
 fn bulk_load(c: &mut Criterion) {
     let relationships = preferential_attachment(20_000, PER_DID, 3);
     let mut group = c.benchmark_group("bulk_load");
@@ -134,9 +168,9 @@ mod group {
         missing_docs,
         reason = "criterion_group! generates an undocumented function"
     )]
-    use super::{bulk_load, conviction, find_paths, neighbors};
+    use super::{bulk_load, conviction, find_paths, neighbors, trust};
 
-    criterion::criterion_group!(benches, find_paths, neighbors, conviction, bulk_load);
+    criterion::criterion_group!(benches, find_paths, neighbors, conviction, trust, bulk_load);
 }
 
 criterion_main!(group::benches);

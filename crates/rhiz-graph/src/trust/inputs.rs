@@ -10,6 +10,8 @@ use crate::trust::DISTRUST_TYPE;
 use crate::Graph;
 
 const DAY_MS: f64 = 86_400_000.0;
+/// An interaction within this many milliseconds before now is recent.
+const RECENT_MS: i64 = 30 * 86_400_000;
 /// Half-life of `recency`, in days.
 const RECENCY_HALF_LIFE_DAYS: f64 = 180.0;
 
@@ -109,6 +111,8 @@ pub(crate) struct Facts {
     pub(crate) endorsed: [bool; 2],
     /// `recency(R)`.
     pub(crate) recency: f64,
+    /// Last interaction within 30 days before now, or after now.
+    pub(crate) recent: bool,
     /// Strength, 0–100.
     pub(crate) strength: u8,
     /// Strength deviation σ, 0–50.
@@ -160,6 +164,7 @@ impl Inputs {
                 ends: data.ends.map(|end| position[end.index()]),
                 endorsed: [0, 1].map(|i| data.signed[i] || data.ends[i] == author),
                 recency: recency(now_ms, data.last_interaction_ms),
+                recent: now_ms.saturating_sub(data.last_interaction_ms) <= RECENT_MS,
                 strength: data.strength,
                 deviation: data.strength_deviation,
                 conviction: graph.conviction_score(&target.value),

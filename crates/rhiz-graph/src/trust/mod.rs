@@ -17,7 +17,7 @@ mod table;
 mod tests;
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{Did, Percent};
+use rhiz_protocol::Did;
 
 use crate::{Graph, GraphError};
 pub use table::{Explanation, SeedSource, TrustMetrics, TrustTable};
@@ -98,13 +98,14 @@ impl Graph {
 
     /// Sets every DID's attester reputation ([`Graph::set_reputation`]) to
     /// its `reputation` in `table`, so conviction weighs attesters by the
-    /// computed standing. DIDs the table does not know keep theirs. Returns
-    /// how many were set.
+    /// computed standing. DIDs the graph does not know are skipped; DIDs
+    /// the table does not know (new since) keep theirs. Returns how many
+    /// were set.
     pub fn apply_reputations(&mut self, table: &TrustTable) -> usize {
         let mut applied = 0;
         for (did, metrics) in table.iter() {
-            if let Some(reputation) = Percent::new(metrics.reputation) {
-                self.set_reputation(did, reputation);
+            if let Some(id) = self.names.find_did(did) {
+                self.reputation[id.index()] = metrics.reputation;
                 applied += 1;
             }
         }

@@ -17,6 +17,8 @@ pub(crate) struct OwnFigures {
     pub(crate) relationships: u32,
     /// `n_v`: conviction ≥ 70.
     pub(crate) verified: u32,
+    /// Last interaction in the 30 days before now.
+    pub(crate) recent: u32,
     /// Σ strength of the mutual ones.
     pub(crate) mutual_strength: u64,
     /// Σ strength of all.
@@ -83,6 +85,7 @@ pub(crate) fn own_figures(inputs: &Inputs) -> Vec<OwnFigures> {
             let own = &mut figures[end as usize];
             own.relationships += 1;
             own.verified += u32::from(facts.conviction >= VERIFIED_CONVICTION);
+            own.recent += u32::from(facts.recent);
             own.total_strength += strength;
             own.mutual_strength += if mutual { strength } else { 0 };
             own.recency_sum += recency;

@@ -27,6 +27,10 @@ pub struct TrustMetrics {
     pub relationship_count: u32,
     /// `verifiedRelationshipCount`: those with conviction ≥ 70.
     pub verified_relationship_count: u32,
+    /// Those with a last interaction in the 30 days before `now` (or
+    /// after): the trust-health route's `recent_activity`. Not part of any
+    /// score.
+    pub recent_relationship_count: u32,
 }
 
 /// Where the seeds of a table come from.
@@ -101,6 +105,27 @@ pub struct Explanation {
     pub graph_version: u64,
 }
 
+/// DIDs as one text buffer: two allocations rather than one per DID.
+#[derive(Debug, Default)]
+struct DidText {
+    text: String,
+    /// Where each DID ends in `text`; it starts where the previous ends.
+    ends: Vec<usize>,
+}
+
+impl DidText {
+    fn push(&mut self, did: &str) {
+        self.text.push_str(did);
+        self.ends.push(self.text.len());
+    }
+
+    /// The DID at `pos`, which must be below the number pushed.
+    fn get(&self, pos: usize) -> &str {
+        let start = pos.checked_sub(1).map_or(0, |prev| self.ends[prev]);
+        &self.text[start..self.ends[pos]]
+    }
+}
+
 /// One DID's row.
 #[derive(Debug, Clone, Copy)]
 struct Row {
@@ -132,7 +157,7 @@ pub struct TrustTable {
     residual: f64,
     participants: usize,
     /// DIDs in DID order; `rows` is parallel.
-    dids: Vec<Did>,
+    dids: DidText,
     rows: Vec<Row>,
     /// Positions in `dids`, hashed by DID.
     index: HashTable<u32>,
@@ -180,26 +205,24 @@ impl TrustTable {
     fn position(&self, did: &Did) -> Option<usize> {
         self.index
             .find(hash_str(did.as_str()), |&pos| {
-                self.dids[pos as usize] == *did
+                self.dids.get(pos as usize) == did.as_str()
             })
             .map(|&pos| pos as usize)
     }
 
-    /// Every DID with its metrics, in DID order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Did, TrustMetrics)> + '_ {
-        self.dids
-            .iter()
-            .zip(self.rows.iter().map(|row| row.metrics))
+    /// Every DID (as text) with its metrics, in DID order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, TrustMetrics)> + '_ {
+        (0..self.rows.len()).map(|pos| (self.dids.get(pos), self.rows[pos].metrics))
     }
 
     /// How many DIDs the table holds: every DID the graph knew.
     pub fn len(&self) -> usize {
-        self.dids.len()
+        self.rows.len()
     }
 
     /// Whether the table holds no DID.
     pub fn is_empty(&self) -> bool {
-        self.dids.is_empty()
+        self.rows.is_empty()
     }
 
     /// The `now` the table was computed for (`calculatedAt`).
@@ -279,16 +302,15 @@ pub(crate) fn compute(
         .enumerate()
         .map(|(v, own)| row(v, own, &propagation, &inputs, trusts[v], participants))
         .collect();
-    let dids: Vec<Did> = inputs
-        .order
-        .iter()
-        .map(|&id| graph.did(id).clone())
-        .collect();
+    let mut dids = DidText::default();
+    for &id in &inputs.order {
+        dids.push(graph.did(id).as_str());
+    }
     let mut index = HashTable::with_capacity(n);
     for pos in 0..n {
         let pos = u32::try_from(pos).expect("fewer than 2^32 DIDs");
-        index.insert_unique(hash_str(dids[pos as usize].as_str()), pos, |&other| {
-            hash_str(dids[other as usize].as_str())
+        index.insert_unique(hash_str(dids.get(pos as usize)), pos, |&other| {
+            hash_str(dids.get(other as usize))
         });
     }
     TrustTable {
@@ -297,7 +319,7 @@ pub(crate) fn compute(
         config,
         seeds: seed_positions
             .iter()
-            .map(|&v| dids[v as usize].clone())
+            .map(|&v| graph.did(inputs.order[v as usize]).clone())
             .collect(),
         seed_source,
         ignored_seeds,
@@ -337,6 +359,7 @@ fn row(
             consistency,
             relationship_count: own.relationships,
             verified_relationship_count: own.verified,
+            recent_relationship_count: own.recent,
         },
         own: *own,
         propagated_mass: propagation.mass[v],

@@ -195,6 +195,10 @@ fn consistency_averages_recency_and_stability() {
     assert_eq!(t.get(&did("c")).unwrap().consistency, 13); // 12.5 rounds up
                                                            // An interaction dated after now counts as fresh.
     assert_eq!(t.get(&did("z")).unwrap().consistency, 100);
+    // Recent activity: interactions in the last 30 days (or later).
+    assert_eq!(t.get(&did("y")).unwrap().recent_relationship_count, 1);
+    assert_eq!(t.get(&did("z")).unwrap().recent_relationship_count, 1);
+    assert_eq!(t.get(&did("c")).unwrap().recent_relationship_count, 0);
     let why = t.explain(&did("y")).unwrap();
     assert!(close(why.mean_recency, 1.75 / 3.0));
     assert!(close(why.mean_stability, 1.5 / 3.0));
@@ -254,7 +258,7 @@ fn trust_score_follows_from_the_published_figures() {
             m.relationship_count,
         );
         assert_eq!(m.trust_score, expected, "{did}");
-        let why = t.explain(did).unwrap();
+        let why = t.explain(&did.parse().unwrap()).unwrap();
         let reputation = if why.mass > 0.0 {
             (50.0 + 50.0 / 3.0 * (why.participants as f64 * why.mass).log10())
                 .round()
@@ -379,7 +383,7 @@ fn mixed_graph_records() -> (Vec<RelationshipInput>, Vec<crate::AttestationInput
 fn rows(t: &TrustTable) -> Vec<String> {
     t.iter()
         .map(|(did, _)| {
-            let mut why = t.explain(did).unwrap();
+            let mut why = t.explain(&did.parse().unwrap()).unwrap();
             why.graph_version = 0;
             format!("{why:?}")
         })
@@ -422,7 +426,10 @@ fn the_same_graph_gives_the_same_table_whatever_the_insertion_order() {
     assert_eq!(rows(&t1), rows(&t2));
     assert_eq!(rows(&t1), rows(&forward.compute_trust(&seeds, now())));
     // The mixture did exercise every rule.
-    let whys: Vec<_> = t1.iter().map(|(d, _)| t1.explain(d).unwrap()).collect();
+    let whys: Vec<_> = t1
+        .iter()
+        .map(|(d, _)| t1.explain(&d.parse().unwrap()).unwrap())
+        .collect();
     assert!(whys.iter().any(|w| w.distrust_penalty > 0.0));
     assert!(whys
         .iter()

@@ -129,9 +129,15 @@ fn propagation_matches_networkx_to_1e_6() {
     // networkx lists the DIDs of the propagation; every other has no mass.
     assert_eq!(checked, table.explain(&seeds[0]).unwrap().participants);
     assert!(checked > 60);
-    assert!(table
-        .iter()
-        .any(|(did, _)| table.explain(did).unwrap().distrust_penalty > 0.0));
-    assert!(table.iter().all(|(did, _)| stdout.contains(did.as_str())
-        || table.explain(did).unwrap().propagated_mass == 0.0));
+    assert!(table.iter().any(|(did, _)| table
+        .explain(&did.parse().unwrap())
+        .unwrap()
+        .distrust_penalty
+        > 0.0));
+    assert!(table.iter().all(|(did, _)| stdout.contains(did)
+        || table
+            .explain(&did.parse().unwrap())
+            .unwrap()
+            .propagated_mass
+            == 0.0));
 }
