@@ -33,6 +33,7 @@ fn main() {
     let uris: Vec<_> = relationships.iter().map(|r| r.uri.clone()).collect();
     let mut graph = Graph::new();
     graph.bulk_load(relationships).expect("valid relationships");
+    let graph_bytes = graph.memory_bytes();
     let now = Utc
         .with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
         .single()
@@ -60,7 +61,11 @@ fn main() {
     let seeds: Vec<Did> = (0..20)
         .map(|i| did(i).parse().expect("valid DID"))
         .collect();
-    println!("{count} relationships, {dids} DIDs, 100,000 attestations, 20 seeds");
+    println!(
+        "{count} relationships, {dids} DIDs, 100,000 attestations, 20 seeds; \
+         graph before attestations {:.1} bytes/relationship",
+        graph_bytes as f64 / count as f64
+    );
 
     let mut times = Vec::new();
     let mut table = None;
@@ -71,6 +76,12 @@ fn main() {
     }
     let table = table.expect("at least one run");
     let (iterations, converged) = table.iterations();
+    println!(
+        "table: {} DIDs, {:.1} MB ({:.0} bytes/DID)",
+        table.len(),
+        table.memory_bytes() as f64 / 1e6,
+        table.memory_bytes() as f64 / table.len() as f64
+    );
     times.sort();
     println!(
         "compute_trust: min {:?}  median {:?}  max {:?}  ({iterations} iterations, converged {converged})",

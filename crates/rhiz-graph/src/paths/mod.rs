@@ -36,7 +36,9 @@ pub struct PathQuery {
     pub min_strength: u8,
     /// When `Some` and not empty, every relationship on the path has one of
     /// these types (exact match; unknown names match nothing). `None` or an
-    /// empty list allow every type.
+    /// empty list allow every type but [`DISTRUST_TYPE`](crate::DISTRUST_TYPE):
+    /// a distrust record is an opinion, not a tie to travel along; name it
+    /// to allow it.
     pub relationship_types: Option<Vec<String>>,
     /// DIDs the path never visits, endpoints included.
     pub exclude_dids: Vec<Did>,
@@ -140,7 +142,7 @@ impl Graph {
         let t = self.known(to)?;
         let filter = Filter {
             min_strength: query.min_strength,
-            allowed_types: self.allowed_types(query.relationship_types.as_deref()),
+            allowed_types: self.path_types(query.relationship_types.as_deref()),
         };
         let excluded: Vec<u32> = query
             .exclude_dids
@@ -184,6 +186,18 @@ impl Graph {
         for kind in names.iter().filter_map(|n| self.type_id(n)) {
             allowed[usize::from(kind)] = true;
         }
+        Some(allowed)
+    }
+
+    /// [`Graph::allowed_types`], with distrust records left out when no
+    /// type is named.
+    fn path_types(&self, names: Option<&[String]>) -> Option<Vec<bool>> {
+        if names.is_some_and(|n| !n.is_empty()) {
+            return self.allowed_types(names);
+        }
+        let distrust = self.type_id(crate::DISTRUST_TYPE)?;
+        let mut allowed = vec![true; self.types.len()];
+        allowed[usize::from(distrust)] = false;
         Some(allowed)
     }
 

@@ -260,6 +260,17 @@ impl TrustTable {
     pub fn config(&self) -> TrustConfig {
         self.config
     }
+
+    /// Approximate bytes held (rows, DIDs, index): a server swapping
+    /// tables holds two for a moment.
+    pub fn memory_bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.rows.capacity() * size_of::<Row>()
+            + self.dids.text.capacity()
+            + self.dids.ends.capacity() * size_of::<usize>()
+            + self.index.capacity() * (size_of::<u32>() + 1)
+            + (self.seeds.capacity() + self.ignored_seeds.capacity()) * size_of::<Did>()
+    }
 }
 
 /// Computes the table of `graph` (the config is checked by the caller).

@@ -559,3 +559,23 @@ fn from_record_reads_signatures_and_the_strength_history() {
     g.upsert_relationship(input.clone()).unwrap();
     assert_eq!(g.relationship(&input.uri), Some(input));
 }
+
+#[test]
+fn paths_do_not_travel_along_distrust_unless_asked() {
+    let g = graph(vec![
+        distrust("a", "b", 100, "r1"),
+        rel("a", "c", 90, "r2"),
+        rel("c", "b", 90, "r3"),
+    ]);
+    let query = crate::PathQuery::default();
+    let paths = g.find_paths(&did("a"), &did("b"), &query).unwrap();
+    assert_eq!(paths.len(), 1);
+    assert_eq!(paths[0].total_strength, 81);
+    let query = crate::PathQuery {
+        relationship_types: Some(vec![DISTRUST_TYPE.to_owned()]),
+        ..crate::PathQuery::default()
+    };
+    let paths = g.find_paths(&did("a"), &did("b"), &query).unwrap();
+    assert_eq!(paths.len(), 1);
+    assert_eq!(paths[0].total_strength, 100);
+}
