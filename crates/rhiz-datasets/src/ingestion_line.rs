@@ -244,6 +244,11 @@ impl Flat<'_> {
 /// Appends `s` as a JSON string, escaped as serde_json escapes it.
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     // Every byte that needs escaping is ASCII, so slicing at it is safe.
     for (i, &b) in s.as_bytes().iter().enumerate() {

@@ -391,3 +391,10 @@ fn an_io_error_is_reported_once_and_ends_the_file() {
     assert!(matches!(err.error, DatasetError::Io(_)), "{err}");
     assert!(err.to_string().contains("disk on fire"));
 }
+
+#[test]
+fn a_broken_first_line_does_not_make_the_second_a_header() {
+    let errs = errors("\"a,b,1\nsource,target,weight\n", Scale::Rating);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs[1].0, 2);
+}

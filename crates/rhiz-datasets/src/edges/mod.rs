@@ -350,15 +350,13 @@ impl<R: BufRead> Iterator for EdgeListReader<R> {
                     if text.is_empty() || text.starts_with('#') {
                         continue;
                     }
+                    let first = !std::mem::replace(&mut self.seen_data, true);
                     let fields = match csv::split_fields(text) {
                         Ok(fields) => fields,
                         Err(e) => return error(self.line, e),
                     };
-                    if !self.seen_data {
-                        self.seen_data = true;
-                        if Self::is_header(&fields) {
-                            continue;
-                        }
+                    if first && Self::is_header(&fields) {
+                        continue;
                     }
                     return Some(self.convert(&fields).map_err(|error| LineError {
                         line: self.line,
