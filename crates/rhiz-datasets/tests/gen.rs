@@ -175,7 +175,7 @@ fn degrees_are_heavy_tailed() {
 
 #[test]
 fn attributes_follow_the_documented_shares() {
-    let mut c = config(9, 2_000, 20_000);
+    let mut c = config(9, 2_000, 10_000);
     c.attestation_ratio = 0.3;
     let (out, report) = run(&c);
     let ls = lines(&out);
