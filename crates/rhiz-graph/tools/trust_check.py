@@ -29,6 +29,13 @@ from collections import defaultdict
 
 import networkx as nx
 
+try:
+    import scipy  # noqa: F401  (nx.pagerank needs it)
+
+    pagerank = nx.pagerank
+except ImportError:  # the same power iteration in pure Python
+    from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python as pagerank
+
 DAY_MS = 86_400_000.0
 HALF_LIFE_DAYS = 180.0
 
@@ -93,7 +100,7 @@ def main(path):
     for (u, v), w in weights.items():
         g.add_edge(u, v, weight=w)
 
-    r = nx.pagerank(
+    r = pagerank(
         g,
         alpha=1 - restart,
         personalization=s,
