@@ -4,6 +4,11 @@
 //! `cargo bench -p rhiz-events --bench throughput` (optional arguments:
 //! `events=N runs=N rate=N seconds=N`). Prints one line per measurement and
 //! the medians.
+//!
+//! With the argument `redis`, measures the Redis Streams log instead, on the
+//! Redis named by `RHIZ_TEST_REDIS_URL`: the pipeline with an apply lease
+//! (the several-instances shape) and without, against raw pipelined `XADD`s
+//! of the same payloads in batches of the same size.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -13,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rhiz_events::{
-    async_trait, EventLog, Handler, HandlerError, JsonCodec, Lane, NewEvent, Pipeline,
-    PipelineConfig, SqliteEventLog, SqliteLogOptions, Submission, SubmitOutcome,
+    async_trait, ApplyLease, EventLog, Handler, HandlerError, JsonCodec, Lane, LeaseOptions,
+    NewEvent, Pipeline, PipelineConfig, RedisLogOptions, RedisStreamsEventLog, SqliteEventLog,
+    SqliteLogOptions, Submission, SubmitOutcome,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -107,32 +113,49 @@ impl Handler<BenchEvent> for Counter {
     }
 }
 
-async fn start(dir: &Path, counter: Arc<Counter>, capacity: usize) -> Pipeline<BenchEvent> {
-    let log: Arc<dyn EventLog> = Arc::new(
+async fn open_sqlite(dir: &Path) -> Arc<dyn EventLog> {
+    Arc::new(
         SqliteEventLog::open(dir.join("events.db"), SqliteLogOptions::default())
             .await
             .unwrap(),
-    );
+    )
+}
+
+async fn start(
+    log: Arc<dyn EventLog>,
+    lease: Option<ApplyLease>,
+    counter: Arc<Counter>,
+    capacity: usize,
+) -> Pipeline<BenchEvent> {
     let config = PipelineConfig {
         capacity,
         lane_capacity: capacity,
         retry_after_min: Duration::from_millis(2),
         ..PipelineConfig::default()
     };
-    Pipeline::builder(log, counter, Arc::new(JsonCodec::new()))
-        .config(config)
-        .build()
-        .await
-        .unwrap()
+    let mut builder = Pipeline::builder(log, counter, Arc::new(JsonCodec::new())).config(config);
+    if let Some(lease) = lease {
+        builder = builder.lease(lease);
+    }
+    builder.build().await.unwrap()
+}
+
+/// Durable append + apply of `events` by `PRODUCERS` concurrent batch
+/// producers honouring backpressure, on the embedded log.
+async fn pipeline_throughput(events: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    drive_pipeline(open_sqlite(dir.path()).await, None, events).await
 }
 
 /// Durable append + apply of `events` by `PRODUCERS` concurrent batch
 /// producers honouring backpressure; events/s until all are applied and
-/// acknowledged.
-async fn pipeline_throughput(events: usize) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
+/// acknowledged. With a lease, waits for it before the clock starts.
+async fn drive_pipeline(log: Arc<dyn EventLog>, lease: Option<ApplyLease>, events: usize) -> f64 {
     let counter = Arc::new(Counter::new(events));
-    let pipeline = start(dir.path(), counter.clone(), 20_000).await;
+    if let Some(lease) = &lease {
+        lease.acquired().await;
+    }
+    let pipeline = start(log, lease, counter.clone(), 20_000).await;
     let batches: Vec<Vec<Submission<BenchEvent>>> = (0..events as u64)
         .collect::<Vec<_>>()
         .chunks(BATCH)
@@ -183,24 +206,7 @@ async fn log_append(events: usize) -> f64 {
             .await
             .unwrap(),
     );
-    let batches: Vec<Vec<NewEvent>> = (0..events as u64)
-        .collect::<Vec<_>>()
-        .chunks(BATCH)
-        .map(|c| {
-            c.iter()
-                .map(|&i| {
-                    let s = submission(i);
-                    NewEvent {
-                        id: s.id,
-                        key: s.key,
-                        lane: s.lane,
-                        event_type: s.event_type,
-                        payload: serde_json::to_vec(&s.payload).unwrap(),
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let batches: Vec<Vec<NewEvent>> = new_event_batches(events);
     let batches = Arc::new(Mutex::new(batches.into_iter()));
     let began = Instant::now();
     let producers: Vec<_> = (0..PRODUCERS)
@@ -220,6 +226,153 @@ async fn log_append(events: usize) -> f64 {
         p.await.unwrap();
     }
     events as f64 / began.elapsed().as_secs_f64()
+}
+
+/// The benchmark's events as the log stores them, in batches of `BATCH`.
+fn new_event_batches(events: usize) -> Vec<Vec<NewEvent>> {
+    (0..events as u64)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|c| {
+            c.iter()
+                .map(|&i| {
+                    let s = submission(i);
+                    NewEvent {
+                        id: s.id,
+                        key: s.key,
+                        lane: s.lane,
+                        event_type: s.event_type,
+                        payload: serde_json::to_vec(&s.payload).unwrap(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn redis_url() -> String {
+    std::env::var("RHIZ_TEST_REDIS_URL")
+        .expect("RHIZ_TEST_REDIS_URL must name the Redis to benchmark against")
+}
+
+/// A Redis log on a key prefix of its own, and that prefix.
+async fn open_redis() -> (Arc<RedisStreamsEventLog>, String) {
+    let prefix = format!("rhiz-events-bench:{:016x}", rand::random::<u64>());
+    let options = RedisLogOptions {
+        prefix: prefix.clone(),
+        ..RedisLogOptions::default()
+    };
+    let log = RedisStreamsEventLog::connect(&redis_url(), options)
+        .await
+        .unwrap();
+    (Arc::new(log), prefix)
+}
+
+/// Deletes every key of a benchmark run.
+async fn drop_keys(pattern: String) {
+    let mut conn = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// The pipeline on the Redis Streams log, with or without an apply lease.
+async fn redis_pipeline(events: usize, with_lease: bool) -> f64 {
+    let (log, prefix) = open_redis().await;
+    let lease = with_lease.then(|| log.lease(LeaseOptions::default()).unwrap());
+    let rate = drive_pipeline(log, lease, events).await;
+    drop_keys(format!("{{{prefix}}}:*")).await;
+    rate
+}
+
+/// Raw pipelined `XADD`s of the same fields and payloads, one round trip
+/// per `BATCH`, by `PRODUCERS` concurrent tasks: what the log's scripts,
+/// idempotency, reads and acknowledgements are measured against.
+async fn raw_xadd(events: usize) -> f64 {
+    let stream = format!("rhiz-events-bench-raw:{:016x}", rand::random::<u64>());
+    let conn = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let batches = Arc::new(Mutex::new(new_event_batches(events).into_iter()));
+    let began = Instant::now();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|_| {
+            let (mut conn, batches, stream) = (conn.clone(), batches.clone(), stream.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(batch) = batches.lock().unwrap().next() else {
+                        return;
+                    };
+                    let mut pipe = redis::pipe();
+                    for e in batch {
+                        pipe.cmd("XADD")
+                            .arg(&stream)
+                            .arg("*")
+                            .arg("i")
+                            .arg(e.id)
+                            .arg("k")
+                            .arg(e.key)
+                            .arg("l")
+                            .arg(e.lane.index())
+                            .arg("t")
+                            .arg(e.event_type)
+                            .arg("p")
+                            .arg(e.payload)
+                            .arg("a")
+                            .arg(0)
+                            .ignore();
+                    }
+                    let _: () = pipe.query_async(&mut conn).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.unwrap();
+    }
+    let rate = events as f64 / began.elapsed().as_secs_f64();
+    drop_keys(stream).await;
+    rate
+}
+
+/// The Redis measurements: one line per run, then the medians.
+fn redis_main(rt: &tokio::runtime::Runtime, events: usize, runs: usize) {
+    let (mut leased, mut plain, mut raw, mut ratios) = (vec![], vec![], vec![], vec![]);
+    for run in 1..=runs {
+        let r = rt.block_on(raw_xadd(events));
+        let l = rt.block_on(redis_pipeline(events, true));
+        let p = rt.block_on(redis_pipeline(events, false));
+        println!(
+            "run {run}: redis pipeline with lease {l:.0} ev/s, without lease {p:.0} ev/s, raw pipelined XADD {r:.0} ev/s (ratio {:.2})",
+            l / r
+        );
+        leased.push(l);
+        plain.push(p);
+        raw.push(r);
+        ratios.push(l / r);
+    }
+    println!(
+        "median of {runs}: redis pipeline with lease {:.0} ev/s; without lease {:.0} ev/s; raw pipelined XADD {:.0} ev/s; ratio {:.2}",
+        median(leased),
+        median(plain),
+        median(raw),
+        median(ratios)
+    );
 }
 
 /// Plain batched inserts of the same rows into the same schema, WAL +
@@ -294,7 +447,7 @@ async fn steady_latency(rate: u64, seconds: u64) -> (Duration, Duration, Duratio
     let dir = tempfile::tempdir().unwrap();
     let total = (rate * seconds) as usize;
     let counter = Arc::new(Counter::new(total));
-    let pipeline = start(dir.path(), counter.clone(), 10_000).await;
+    let pipeline = start(open_sqlite(dir.path()).await, None, counter.clone(), 10_000).await;
     let per_tick = rate / 1_000;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     let mut index = 0u64;
@@ -341,6 +494,10 @@ fn main() {
     let rate = arg("rate", 5_000);
     let seconds = arg("seconds", 5);
     let rt = tokio::runtime::Runtime::new().unwrap();
+    if std::env::args().any(|a| a == "redis") {
+        redis_main(&rt, events, runs);
+        return;
+    }
     let (mut pipe, mut raw, mut ratios, mut file, mut logs) =
         (vec![], vec![], vec![], vec![], vec![]);
     let (mut p50s, mut p99s, mut maxes) = (vec![], vec![], vec![]);

@@ -27,7 +27,7 @@ const ACK_GROUP: usize = 8_192;
 /// Pending events read per page during recovery.
 const RECOVERY_PAGE: usize = 10_000;
 /// Most events a lease holder takes from the log in one read.
-const FOLLOW_PAGE: usize = 2_000;
+const FOLLOW_PAGE: usize = 8_192;
 /// How long one read of a lease holder waits for new events.
 const FOLLOW_WAIT: Duration = Duration::from_millis(250);
 /// Pause of a lease holder whose scheduler is full, or after an error.

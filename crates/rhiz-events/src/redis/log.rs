@@ -16,9 +16,12 @@ use super::scripts::{self, Script};
 use super::{dead_letter, fenced, millis, pending_event, seq_of, sid_of, Described};
 use crate::event::to_micros;
 use crate::{
-    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, LogCounts, NewEvent,
+    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, Lane, LogCounts, NewEvent,
     StoredEvent,
 };
+
+/// A stream entry as Redis returns it: id and flat field list.
+type Entry = (String, Vec<Vec<u8>>);
 
 /// The consumer group every process reads the stream in.
 const GROUP: &str = "apply";
@@ -142,6 +145,9 @@ pub struct RedisStreamsEventLog {
     /// The lease's token, once [`RedisStreamsEventLog::lease`] attached one:
     /// from then on every state change of a pending event is fenced by it.
     fence: OnceLock<watch::Receiver<Option<u64>>>,
+    /// Event id and lane of the pending events this log appended or handed
+    /// out, so an acknowledgement need not read the entries back.
+    handed: Mutex<HashMap<u64, (String, Lane)>>,
     last_trim: Mutex<Instant>,
     closed: AtomicBool,
 }
@@ -210,6 +216,7 @@ impl RedisStreamsEventLog {
             },
             options,
             fence: OnceLock::new(),
+            handed: Mutex::new(HashMap::new()),
             last_trim: Mutex::new(Instant::now()),
             closed: AtomicBool::new(false),
         })
@@ -299,7 +306,12 @@ impl RedisStreamsEventLog {
                 "reading new events",
             )
             .await?;
-        fenced(reply, held, "reading new events")
+        let (last, entries): (String, Vec<Entry>) = fenced(reply, held, "reading new events")?;
+        let first_delivery = entries
+            .into_iter()
+            .map(|(sid, fields)| (sid, fields, 1, None))
+            .collect();
+        Ok((last, first_delivery))
     }
 
     /// Waits until every other consumer holding entries has been idle for
@@ -424,6 +436,24 @@ impl RedisStreamsEventLog {
         Ok(found)
     }
 
+    fn handed(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, Lane)>> {
+        self.handed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers the ids and lanes of events handed out.
+    fn remember(
+        &self,
+        events: Result<Vec<StoredEvent>, EventsError>,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        if let Ok(events) = &events {
+            let mut handed = self.handed();
+            for e in events {
+                handed.insert(e.seq, (e.event.id.clone(), e.event.lane));
+            }
+        }
+        events
+    }
+
     fn retention_ms(&self) -> u64 {
         millis(self.options.idempotency_retention)
     }
@@ -438,6 +468,7 @@ impl EventLog for RedisStreamsEventLog {
         let mut args: Vec<Vec<u8>> = Vec::with_capacity(2 + events.len() * 5);
         args.push(GROUP.into());
         args.push(self.retention_ms().to_string().into_bytes());
+        let known: Vec<(String, Lane)> = events.iter().map(|e| (e.id.clone(), e.lane)).collect();
         for e in events {
             args.push(e.id.into_bytes());
             args.push(e.key.into_bytes());
@@ -456,13 +487,16 @@ impl EventLog for RedisStreamsEventLog {
                 "appending events",
             )
             .await?;
+        let mut handed = self.handed();
         sids.iter()
-            .map(|sid| {
+            .zip(known)
+            .map(|(sid, known)| {
                 if sid.is_empty() {
-                    Ok(AppendOutcome::Duplicate)
-                } else {
-                    seq_of(sid).map(|seq| AppendOutcome::Appended { seq })
+                    return Ok(AppendOutcome::Duplicate);
                 }
+                let seq = seq_of(sid)?;
+                handed.insert(seq, known);
+                Ok(AppendOutcome::Appended { seq })
             })
             .collect()
     }
@@ -478,16 +512,27 @@ impl EventLog for RedisStreamsEventLog {
                 "reading pending events",
             )
             .await?;
-        described.into_iter().map(pending_event).collect()
+        self.remember(described.into_iter().map(pending_event).collect())
     }
 
-    async fn ack(&self, seqs: Vec<u64>) -> Result<(), EventsError> {
+    async fn ack(&self, mut seqs: Vec<u64>) -> Result<(), EventsError> {
         if seqs.is_empty() {
             return Ok(());
         }
         let (token, held) = self.token()?;
+        seqs.sort_unstable();
+        seqs.dedup();
         let mut args = vec![GROUP.to_owned(), token, self.retention_ms().to_string()];
-        args.extend(seqs.into_iter().map(sid_of));
+        {
+            let mut handed = self.handed();
+            for seq in seqs {
+                let (id, lane) = handed
+                    .remove(&seq)
+                    .map(|(id, lane)| (id, lane.index().to_string()))
+                    .unwrap_or_default();
+                args.extend([sid_of(seq), id, lane]);
+            }
+        }
         let k = &self.keys;
         let reply: Value = self
             .scripts
@@ -532,13 +577,14 @@ impl EventLog for RedisStreamsEventLog {
 
     async fn move_to_dead_letters(&self, seq: u64, error: String) -> Result<(), EventsError> {
         let (token, held) = self.token()?;
+        self.handed().remove(&seq);
         let k = &self.keys;
         let reply: Value = self
             .scripts
             .dead
             .run(
                 &mut self.conn()?,
-                &[&k.stream, &k.failures, &k.dead, &k.lanes, &k.lease],
+                &[&k.stream, &k.failures, &k.dead, &k.lanes, &k.lease, &k.ids],
                 &(GROUP, token, sid_of(seq), error, &k.record),
                 "moving an event to the dead letters",
             )
@@ -598,7 +644,7 @@ impl EventLog for RedisStreamsEventLog {
             })
             .collect();
         events.sort_by_key(|e| e.seq);
-        Ok(events)
+        self.remember(Ok(events))
     }
 
     async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {
@@ -653,6 +699,8 @@ impl EventLog for RedisStreamsEventLog {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, EventsError> {
         if after_seq == 0 {
+            // A takeover: what was handed out before is claimed again now.
+            self.handed().clear();
             self.wait_for_idle_consumers().await?;
         }
         let mut cursor = if after_seq == 0 {
@@ -675,7 +723,7 @@ impl EventLog for RedisStreamsEventLog {
             let (next, described): (String, Vec<Described>) =
                 fenced(reply, held, "claiming pending events")?;
             if !described.is_empty() {
-                return described.into_iter().map(pending_event).collect();
+                return self.remember(described.into_iter().map(pending_event).collect());
             }
             if next == "0-0" {
                 self.forget_idle_consumers().await?;
@@ -706,7 +754,7 @@ impl EventLog for RedisStreamsEventLog {
                 .map_err(redis_error("waiting for new events"))?;
             described = self.read(limit).await?.1;
         }
-        described.into_iter().map(pending_event).collect()
+        self.remember(described.into_iter().map(pending_event).collect())
     }
 
     async fn close(&self) -> Result<(), EventsError> {

@@ -85,30 +85,43 @@ return out
 "#;
 
 /// KEYS: stream, failures, ids, applied, lanes, lease. ARGV: group, token,
-/// retention ms, then stream ids. Acknowledges, deletes the entries (the
-/// stream only holds unsettled events) and remembers their ids as applied.
+/// retention ms, then stream id, event id, lane per event (an empty event id
+/// when the caller does not know it: read from the entry then). Settles the
+/// events still pending (`ids` maps their event id to their stream id):
+/// acknowledges and deletes their entries, so the stream only holds
+/// unsettled events, and remembers their ids as applied. Returns how many.
 pub(crate) const ACK: &str = r#"
 if fenced(KEYS[6], ARGV[2]) then return -1 end
-local now_ms = math.floor(now_us() / 1000)
-local removed, settled = {0, 0, 0, 0}, 0
-for i = 4, #ARGV do
-  local sid = ARGV[i]
-  local e = redis.call('XRANGE', KEYS[1], sid, sid)
-  if #e > 0 then
-    local id, lane = field(e[1][2], 'i'), tonumber(field(e[1][2], 'l')) + 1
-    redis.call('XACK', KEYS[1], ARGV[1], sid)
-    redis.call('XDEL', KEYS[1], sid)
-    redis.call('HDEL', KEYS[2], sid)
-    redis.call('HDEL', KEYS[3], id)
-    redis.call('ZADD', KEYS[4], now_ms, id)
-    removed[lane] = removed[lane] + 1
-    settled = settled + 1
+local now_ms = fmt(math.floor(now_us() / 1000))
+local sids, ids, scored, removed, settled = {}, {}, {}, {0, 0, 0, 0}, 0
+local function flush()
+  if #sids == 0 then return end
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(sids))
+  redis.call('XDEL', KEYS[1], unpack(sids))
+  redis.call('HDEL', KEYS[2], unpack(sids))
+  redis.call('HDEL', KEYS[3], unpack(ids))
+  redis.call('ZADD', KEYS[4], unpack(scored))
+  sids, ids, scored = {}, {}, {}
+end
+for b = 4, #ARGV, 3 do
+  local sid, id, lane = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+  if id == '' then
+    local e = redis.call('XRANGE', KEYS[1], sid, sid)
+    if #e > 0 then id, lane = field(e[1][2], 'i'), field(e[1][2], 'l') end
+  end
+  if id ~= '' and redis.call('HGET', KEYS[3], id) == sid then
+    sids[#sids + 1], ids[#ids + 1] = sid, id
+    scored[#scored + 1], scored[#scored + 2] = now_ms, id
+    local l = tonumber(lane) + 1
+    removed[l], settled = removed[l] + 1, settled + 1
+    if #sids >= 1000 then flush() end
   end
 end
+flush()
 for l = 1, 4 do
   if removed[l] > 0 then redis.call('HINCRBY', KEYS[5], l - 1, -removed[l]) end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. fmt(now_ms - tonumber(ARGV[3])))
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. fmt(tonumber(now_ms) - tonumber(ARGV[3])))
 return settled
 "#;
 
@@ -122,9 +135,11 @@ redis.call('HSET', KEYS[2], ARGV[3], n .. '\t' .. ARGV[4] .. '\t' .. fmt(now_us(
 return n
 "#;
 
-/// KEYS: stream, failures, dead, lanes, lease. ARGV: group, token, stream id,
-/// error, dead-letter key prefix. Copies the entry into a dead-letter hash
-/// and removes it from the stream. Returns 1, or 0 if not pending.
+/// KEYS: stream, failures, dead, lanes, lease, ids. ARGV: group, token,
+/// stream id, error, dead-letter key prefix. Copies the entry into a
+/// dead-letter hash and removes it from the stream; its id stays known (a
+/// duplicate) but no longer names a pending entry. Returns 1, or 0 if not
+/// pending.
 pub(crate) const DEAD: &str = r#"
 if fenced(KEYS[5], ARGV[2]) then return -1 end
 local sid = ARGV[3]
@@ -138,6 +153,7 @@ redis.call('DEL', record)
 redis.call('HSET', record, unpack(fields))
 redis.call('HSET', record, 's', sid, 'n', n, 'e', ARGV[4], 'u', fmt(now_us()))
 redis.call('HSET', KEYS[3], id, sid)
+redis.call('HSET', KEYS[6], id, 'dead')
 redis.call('XACK', KEYS[1], ARGV[1], sid)
 redis.call('XDEL', KEYS[1], sid)
 redis.call('HDEL', KEYS[2], sid)
@@ -199,16 +215,13 @@ return {r[1], describe(r[2])}
 "#;
 
 /// KEYS: stream, failures, lease. ARGV: group, token, consumer, count. Hands
-/// this consumer entries no consumer had (XREADGROUP `>`); when there are
-/// none, returns the stream's last generated id to block on instead.
+/// this consumer entries no consumer had (XREADGROUP `>`), as stream id and
+/// fields (first delivery, no failure yet); when there are none, returns the
+/// stream's last generated id to block on instead.
 pub(crate) const READ: &str = r#"
 if fenced(KEYS[3], ARGV[2]) then return -1 end
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
-if r then
-  local out = {}
-  for i, e in ipairs(r[1][2]) do out[i] = {e[1], e[2], 1, false} end
-  return {'', out}
-end
+if r then return {'', r[1][2]} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 for j = 1, #info, 2 do
   if info[j] == 'last-generated-id' then return {info[j + 1], {}} end
