@@ -26,6 +26,128 @@ pub enum Command {
     Serve(ConfigFlags),
     /// Print the effective configuration (secrets masked) and exit.
     Config(ConfigFlags),
+    /// Load events from a file through the pipeline: into the storage
+    /// `rhiz serve` uses (offline), or into a running server (--server).
+    Import(ImportArgs),
+    /// Write a seeded synthetic network as NDJSON ingestion events.
+    Gen(GenArgs),
+    /// List, replay or purge a running server's dead letters.
+    Dlq(DlqArgs),
+}
+
+/// `rhiz import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// What the file holds.
+    #[arg(long, value_enum, default_value = "ingestion")]
+    pub format: crate::import::Format,
+    /// Weight scale of an edge list: `rating` (-10..10) or `percent` (0..100).
+    #[arg(long, value_enum, default_value = "rating")]
+    pub scale: ScaleArg,
+    /// Events per batch.
+    #[arg(long, default_value_t = crate::import::DEFAULT_BATCH)]
+    pub batch: usize,
+    /// Send to a running server at this URL instead of importing offline.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Configuration (storage for offline imports, the internal key).
+    #[command(flatten)]
+    pub config: ConfigFlags,
+}
+
+/// The weight scales of `--format edges`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScaleArg {
+    /// Ratings from -10 to +10.
+    Rating,
+    /// Weights from 0 to 100.
+    Percent,
+}
+
+/// `rhiz gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Seed: the same arguments write the same bytes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Honest DIDs.
+    #[arg(long, default_value_t = 1_000)]
+    pub dids: u32,
+    /// Honest relationships.
+    #[arg(long, default_value_t = 5_000)]
+    pub relationships: u64,
+    /// Communities.
+    #[arg(long, default_value_t = 10)]
+    pub communities: u32,
+    /// Share (0-1) of attestable relationships that get attestations.
+    #[arg(long, default_value_t = 0.3)]
+    pub attestation_ratio: f64,
+    /// Add a Sybil region of this many fake DIDs.
+    #[arg(long, value_name = "N")]
+    pub sybil_dids: Option<u32>,
+    /// Relationships joining the Sybil region to the honest network.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub attack_edges: u32,
+    /// Where to write the Sybil DIDs, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub sybil_report: Option<PathBuf>,
+    /// The end of the two generated years (RFC 3339) [default: now].
+    #[arg(long, value_name = "DATETIME")]
+    pub now: Option<String>,
+    /// Output file [default: standard output].
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `rhiz dlq`.
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: DlqAction,
+    /// The server [default: http://<listen>].
+    #[arg(long, value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// Configuration (the listen address and the internal key).
+    #[command(flatten)]
+    pub config: ConfigFlags,
+}
+
+/// The dead-letter operations.
+#[derive(Debug, Clone, Subcommand)]
+pub enum DlqAction {
+    /// Print dead letters as JSON.
+    List {
+        /// Only this event type.
+        #[arg(long)]
+        event_type: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Make dead letters pending again: these ids, this type, or --all.
+    Replay {
+        /// Event ids.
+        ids: Vec<String>,
+        /// Every dead letter of this type.
+        #[arg(long)]
+        event_type: Option<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete dead letters: this id, this type, or all of them.
+    Purge {
+        /// Only this event id.
+        #[arg(long)]
+        event_id: Option<String>,
+        /// Only this event type.
+        #[arg(long)]
+        event_type: Option<String>,
+    },
 }
 
 /// Flags that override configuration keys (and `--config` to pick the file).
@@ -101,7 +223,12 @@ impl ConfigFlags {
 /// Parses the process arguments, runs the subcommand, returns the exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Serve(flags) | Command::Config(flags)) = &cli.command;
+    let flags = match &cli.command {
+        Command::Serve(flags) | Command::Config(flags) => flags,
+        Command::Import(args) => &args.config,
+        Command::Dlq(args) => &args.config,
+        Command::Gen(args) => return report(crate::commands::generate(args)),
+    };
     let config = match flags.resolve(std::env::vars()) {
         Ok(config) => config,
         Err(error) => {
@@ -109,28 +236,37 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
-        Command::Config(_) => {
-            print!("{}", config.to_masked_toml());
-            ExitCode::SUCCESS
+    if let Command::Config(_) = cli.command {
+        print!("{}", config.to_masked_toml());
+        return ExitCode::SUCCESS;
+    }
+    crate::telemetry::init(&config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("rhiz: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
         }
-        Command::Serve(_) => {
-            crate::telemetry::init(&config);
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("rhiz: cannot start the async runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(crate::serve(config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!("{error:#}");
-                    eprintln!("rhiz: {error:#}");
-                    ExitCode::FAILURE
-                }
-            }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Serve(_) => crate::serve(config).await,
+            Command::Import(args) => crate::commands::import(args, config).await,
+            Command::Dlq(args) => crate::commands::dead_letters(args, &config).await,
+            Command::Config(_) | Command::Gen(_) => Ok(()),
+        }
+    });
+    report(result)
+}
+
+/// The exit code of a command's result, printing its error.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("rhiz: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -155,6 +155,11 @@ pub struct Config {
     pub event_retry_base_ms: u64,
     /// Most events in one `POST /internal/events/batch`.
     pub ingest_batch_max: usize,
+    /// The DIDs the trust metrics' reputation propagates from (trusted by
+    /// the operator). Empty, or none of them in the graph: the best-connected
+    /// DIDs are used instead, which is not Sybil-resistant, and responses
+    /// say `seedSource: fallback`.
+    pub trust_seeds: Vec<rhiz_protocol::Did>,
 }
 
 impl Default for Config {
@@ -178,6 +183,7 @@ impl Default for Config {
             event_max_attempts: 3,
             event_retry_base_ms: 2_000,
             ingest_batch_max: 1_000,
+            trust_seeds: Vec::new(),
         }
     }
 }
@@ -253,6 +259,8 @@ pub struct ConfigLayer {
     pub event_retry_base_ms: Option<u64>,
     /// See [`Config::ingest_batch_max`].
     pub ingest_batch_max: Option<u64>,
+    /// See [`Config::trust_seeds`].
+    pub trust_seeds: Option<Vec<String>>,
 }
 
 impl ConfigLayer {
@@ -333,6 +341,7 @@ impl ConfigLayer {
             event_max_attempts: number("event_max_attempts")?,
             event_retry_base_ms: number("event_retry_base_ms")?,
             ingest_batch_max: number("ingest_batch_max")?,
+            trust_seeds: list("trust_seeds"),
         })
     }
 }
@@ -561,6 +570,16 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
         if let Some(v) = bounded("ingest_batch_max", layer.ingest_batch_max, 1, 100_000)? {
             config.ingest_batch_max = as_usize(v);
         }
+        if let Some(seeds) = &layer.trust_seeds {
+            config.trust_seeds = seeds
+                .iter()
+                .map(|seed| {
+                    seed.trim().parse().map_err(|error| {
+                        invalid("trust_seeds", format!("each seed must be a DID: {error}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
     }
     Ok(config)
 }
@@ -658,6 +677,7 @@ mod tests {
             ),
             ("RHIZ_LOG_LEVEL", "info,[", "log_level"),
             ("RHIZ_DNS_SERVERS", "1.1.1.1", "dns_servers"),
+            ("RHIZ_TRUST_SEEDS", "did:plc:a,alice", "trust_seeds"),
         ];
         for (var, value, key) in cases {
             let error = resolve(&[layer(env(&[(var, value)]), LayerOrigin::Env)]).unwrap_err();
@@ -687,6 +707,13 @@ mod tests {
         .unwrap();
         assert!(!config.handle_resolution);
         assert_eq!(config.dns_servers.len(), 2);
+        let layer = env(&[("RHIZ_TRUST_SEEDS", "did:plc:alice, did:web:example.com")]);
+        let config = resolve(&[SourcedLayer {
+            layer,
+            origin: LayerOrigin::Env,
+        }])
+        .unwrap();
+        assert_eq!(config.trust_seeds[1].as_str(), "did:web:example.com");
         let error =
             ConfigLayer::from_env([("RHIZ_HANDLE_RESOLUTION".to_owned(), "maybe".to_owned())])
                 .unwrap_err();

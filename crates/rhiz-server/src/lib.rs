@@ -27,12 +27,16 @@ mod app;
 pub mod apply;
 pub mod change_feed;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod data_dir_lock;
 mod handle_resolution;
+pub mod import;
 pub mod ingest;
 pub mod live_graph;
 mod server;
 mod telemetry;
+pub mod trust_service;
 
 use std::sync::Arc;
 
@@ -60,6 +64,12 @@ pub struct AppState {
     pub applier: Arc<apply::Applier>,
     /// The durable event pipeline every write goes through.
     pub pipeline: rhiz_events::Pipeline<rhiz_protocol::Event>,
+    /// The latest trust metrics, recomputed in the background.
+    pub trust: Arc<trust_service::TrustService>,
+    /// This process's exclusive hold on the data directory.
+    pub data_dir_lock: Arc<data_dir_lock::DataDirLock>,
+    /// When the service started, for `uptime_seconds`.
+    pub started_at: std::time::Instant,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,6 +84,9 @@ impl std::fmt::Debug for AppState {
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Another process uses the data directory.
+    #[error(transparent)]
+    Locked(#[from] data_dir_lock::LockError),
     /// Handle resolution could not be set up.
     #[error(transparent)]
     Resolver(#[from] ResolverSetupError),
@@ -94,6 +107,7 @@ impl AppState {
         store: Arc<dyn rhiz_store::Store>,
         config: config::Config,
     ) -> Result<AppState, StartError> {
+        let data_dir_lock = Arc::new(data_dir_lock::DataDirLock::acquire(&config.data_dir)?);
         let handles = if config.handle_resolution {
             let resolver = HandleResolver::new(&config.dns_servers, HANDLE_RESOLUTION_TIMEOUT)?;
             Some(Arc::new(resolver))
@@ -109,6 +123,12 @@ impl AppState {
         );
         let graph = Arc::new(graph);
         let changes = Arc::new(change_feed::ChangeFeed::new());
+        let trust = trust_service::TrustService::start(
+            Arc::clone(&graph),
+            &changes,
+            config.trust_seeds.clone(),
+        )
+        .await;
         let applier = Arc::new(apply::Applier::new(
             Arc::clone(&store),
             Arc::clone(&graph),
@@ -135,6 +155,9 @@ impl AppState {
             changes,
             applier,
             pipeline,
+            trust,
+            data_dir_lock,
+            started_at: std::time::Instant::now(),
         })
     }
 

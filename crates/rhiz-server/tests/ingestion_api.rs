@@ -601,7 +601,7 @@ async fn random_bodies_never_cause_a_server_error() {
             let mut body = valid.clone();
             let fields = ["event_type", "did", "priority", "event_id", "payload"];
             let field = fields[(rng.next() % fields.len() as u64) as usize];
-            let target = if rng.next() % 2 == 0 {
+            let target = if rng.next().is_multiple_of(2) {
                 &mut body
             } else {
                 &mut body["payload"]
@@ -648,7 +648,7 @@ fn random_json(rng: &mut SplitMix, depth: u32) -> Value {
     ];
     match rng.next() % if depth == 0 { 5 } else { 7 } {
         0 => Value::Null,
-        1 => json!(rng.next() % 2 == 0),
+        1 => json!(rng.next().is_multiple_of(2)),
         2 => json!((rng.next() % 400) as i64 - 200),
         3 => json!(strings[(rng.next() % strings.len() as u64) as usize]),
         4 => json!(f64::from((rng.next() % 1000) as u32) / 7.0),

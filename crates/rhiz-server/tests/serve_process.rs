@@ -1,93 +1,13 @@
 //! The real `rhiz` binary over a real socket: start-up, graceful shutdown on
 //! SIGTERM, data surviving a restart, configuration errors and `rhiz config`.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-
-const RHIZ: &str = env!("CARGO_BIN_EXE_rhiz");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `rhiz serve` child process, killed if the test fails before stopping it.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        Self::start_logging_to(data_dir, Stdio::inherit(), "warn")
-    }
-
-    fn start_logging_to(data_dir: &Path, stderr: Stdio, log_level: &str) -> Server {
-        let port = free_port();
-        let child = Command::new(RHIZ)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .env_remove("RHIZ_DATABASE_URL")
-            .env("RHIZ_LOG_LEVEL", log_level)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn rhiz");
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn wait_healthy(&self, client: &reqwest::Client) -> Duration {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await {
-                if response.status() == 200 {
-                    return started.elapsed();
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("rhiz did not answer /health within 30 s");
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "rhiz did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::process::{free_port, Server, RHIZ};
 
 #[tokio::test]
 async fn entities_survive_a_graceful_restart_on_sqlite() {

@@ -181,6 +181,7 @@ pub struct XrpcError {
     status: StatusCode,
     name: &'static str,
     message: String,
+    internal: Option<String>,
 }
 
 impl XrpcError {
@@ -190,6 +191,7 @@ impl XrpcError {
             status: StatusCode::BAD_REQUEST,
             name: "InvalidRequest",
             message: message.into(),
+            internal: None,
         }
     }
 
@@ -199,13 +201,55 @@ impl XrpcError {
             status: StatusCode::NOT_IMPLEMENTED,
             name: "MethodNotImplemented",
             message: format!("method {nsid} is not implemented by this server"),
+            internal: None,
         }
+    }
+
+    /// 404 with a lexicon-declared error name, e.g. `RecordNotFound`.
+    pub fn not_found(name: &'static str, message: impl Into<String>) -> Self {
+        XrpcError {
+            status: StatusCode::NOT_FOUND,
+            name,
+            message: message.into(),
+            internal: None,
+        }
+    }
+
+    /// 405 `InvalidRequest`: XRPC queries are GET only.
+    pub fn method_not_allowed(method: &str) -> Self {
+        XrpcError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            name: "InvalidRequest",
+            message: format!("method {method} is not allowed: XRPC queries use GET"),
+            internal: None,
+        }
+    }
+
+    /// 500 `InternalServerError` with a generic message; `cause` is logged
+    /// through the response extensions, never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        XrpcError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            name: "InternalServerError",
+            message: "internal server error".to_owned(),
+            internal: Some(cause.to_string()),
+        }
+    }
+}
+
+impl From<rhiz_store::StoreError> for XrpcError {
+    fn from(error: rhiz_store::StoreError) -> Self {
+        XrpcError::internal(error)
     }
 }
 
 impl IntoResponse for XrpcError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.name, "message": self.message, "detail": self.message });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(cause) = self.internal {
+            response.extensions_mut().insert(InternalError(cause));
+        }
+        response
     }
 }

@@ -1,15 +1,24 @@
 //! The HTTP API: REST (`/api/v1`), XRPC (`/xrpc` and `/api/v1/xrpc`) and
 //! health routes, each family with its own error shape.
 
+mod analytics;
 mod attestations;
 mod entities;
 mod error;
+mod graph;
 mod health;
 mod internal_events;
 mod internal_key;
 mod json_body;
+mod metrics;
+mod params;
+mod profiles;
+mod scale;
 mod validate;
 mod xrpc;
+mod xrpc_conviction;
+mod xrpc_graph;
+mod xrpc_trust;
 
 pub use entities::rfc3339;
 pub use error::{ApiError, InternalError, ValidationIssue, XrpcError};
@@ -23,6 +32,8 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     let v1 = entities::routes()
         .merge(attestations::routes())
+        .merge(graph::routes())
+        .merge(analytics::routes())
         .merge(xrpc::routes());
     Router::new()
         .merge(health::routes())

@@ -112,6 +112,43 @@ impl Checks {
         }
     }
 
+    /// An item of an array field that must parse as `T`; the issue's `loc`
+    /// ends with the item's index.
+    pub(crate) fn parse_item<T>(&mut self, field: &str, index: usize, value: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let parsed = self.parse(field, value);
+        if parsed.is_none() {
+            if let Some(issue) = self.issues.last_mut() {
+                issue.loc.push(json!(index));
+            }
+        }
+        parsed
+    }
+
+    /// A number that must lie within `min..=max`, in FastAPI's words
+    /// (`greater_than_equal` / `less_than_equal`).
+    pub(crate) fn range<T>(&mut self, field: &str, value: T, min: T, max: T) -> Option<T>
+    where
+        T: PartialOrd + std::fmt::Display + Into<Value> + Copy,
+    {
+        use std::cmp::Ordering::{Greater, Less};
+        // An incomparable value (NaN) fails the lower bound.
+        let (kind, key, word, bound) = if matches!(value.partial_cmp(&min), None | Some(Less)) {
+            ("greater_than_equal", "ge", "greater than or equal to", min)
+        } else if value.partial_cmp(&max) == Some(Greater) {
+            ("less_than_equal", "le", "less than or equal to", max)
+        } else {
+            return Some(value);
+        };
+        let issue = self.push(field, kind, format!("Input should be {word} {bound}"));
+        issue.input = Some(value.into());
+        issue.ctx = Some(json!({ key: bound.into() }));
+        None
+    }
+
     /// A value that must be one of `allowed`.
     pub(crate) fn one_of<'a>(
         &mut self,

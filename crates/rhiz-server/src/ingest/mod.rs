@@ -32,9 +32,11 @@
 //! ```
 
 mod envelope;
+mod jetstream;
 mod payload;
 
 pub use envelope::{parse_ingestion_body, IngestError};
+pub use jetstream::event_from_jetstream;
 
 /// The pipeline submission of a validated event: partitioned by record URI
 /// (so one record's events apply in order), or by DID for
@@ -62,4 +64,37 @@ fn lane_of(priority: rhiz_protocol::Priority) -> rhiz_events::Lane {
         Priority::High => Lane::High,
         Priority::Critical => Lane::Critical,
     }
+}
+
+/// The ingestion body of a validated event: what `rhiz import --server`
+/// sends. The record travels whole in `payload.record`, which the server
+/// treats as authoritative.
+pub fn ingestion_body(event: &rhiz_protocol::Event) -> serde_json::Value {
+    use rhiz_protocol::EventBody;
+    let mut payload = serde_json::Map::new();
+    if let Some(uri) = event.uri() {
+        payload.insert("uri".to_owned(), uri.as_str().into());
+    }
+    if let Some(cid) = event.cid() {
+        payload.insert("cid".to_owned(), cid.as_str().into());
+    }
+    if let Some(record) = event.body().record_json() {
+        payload.insert("record".to_owned(), record);
+    }
+    if let EventBody::AttestationCreated(_) | EventBody::AttestationUpdated(_) = event.body() {
+        payload.insert("indexed_at".to_owned(), event.source_time().as_str().into());
+    }
+    if let EventBody::TrustInvalidated {
+        reason: Some(reason),
+    } = event.body()
+    {
+        payload.insert("reason".to_owned(), reason.as_str().into());
+    }
+    serde_json::json!({
+        "event_type": event.kind().as_str(),
+        "did": event.author().as_str(),
+        "priority": event.priority() as u8,
+        "event_id": event.id().as_str(),
+        "payload": payload,
+    })
 }

@@ -124,3 +124,29 @@ pub fn closed_relationship(author: &str, other: &str, n: u64) -> Value {
         .remove("strength");
     body
 }
+
+/// A `relationship.created` body carrying the full record: type, strength
+/// and visibility as given (consent `full`), last interaction
+/// `last_interaction` (RFC 3339).
+pub fn relationship_record(
+    author: &str,
+    other: &str,
+    n: u64,
+    strength: u8,
+    kind: &str,
+    visibility: &str,
+    last_interaction: &str,
+) -> Value {
+    let mut body = relationship(author, other, n, strength);
+    body["payload"]["type"] = json!(kind);
+    body["payload"]["record"] = json!({
+        "$type": "net.rhiz.relationship.record",
+        "participants": [did(author), did(other)],
+        "type": kind, "strength": strength, "context": "",
+        "verification": {"consensusScore": 50, "attestationCount": 0, "lastUpdated": "2026-01-01T00:00:00Z"},
+        "privacy": {"visibility": visibility, "consent": "full"},
+        "temporal": {"start": "2026-01-01T00:00:00Z", "lastInteraction": last_interaction},
+        "createdAt": "2026-01-01T00:00:00Z",
+    });
+    body
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod events;
+pub mod process;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -93,6 +94,24 @@ impl TestApp {
             .body(Body::empty())
             .expect("request");
         self.send(request).await
+    }
+
+    /// Submits an ingestion body through `POST /internal/events` and waits
+    /// until it is applied to store and graph (failing if it is refused,
+    /// rejected or not applied within 10 s). Any `event_id` is replaced.
+    pub async fn apply(&self, body: &Value) {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let mut body = body.clone();
+        let id = format!("applied-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        body["event_id"] = Value::from(id.as_str());
+        let watch = self.state.applier.watch(&id);
+        let reply = self.post_internal("/internal/events", &body).await;
+        assert_eq!(reply.status, 200, "{body}: {:?}", reply.body);
+        let outcome = watch.wait(std::time::Duration::from_secs(10)).await;
+        assert!(
+            matches!(outcome, rhiz_server::apply::ApplyOutcome::Applied(_)),
+            "{body}: {outcome:?}"
+        );
     }
 
     /// Polls `check` every 10 ms until it holds, failing after 10 s.

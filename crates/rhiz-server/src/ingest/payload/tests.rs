@@ -247,3 +247,24 @@ fn trust_invalidated_takes_an_optional_reason() {
         "payload.reason"
     );
 }
+
+#[test]
+fn ingestion_body_round_trips_every_kind() {
+    let bodies = [
+        body("relationship.created", ALICE, relationship_payload()),
+        body("attestation.updated", CAROL, attestation_payload()),
+        body("relationship.deleted", ALICE, json!({"uri": REL_URI})),
+        body("trust.invalidated", ALICE, json!({"reason": "why"})),
+    ];
+    for original in bodies {
+        let event = parse_ingestion_body(&original, Utc::now()).unwrap();
+        let again =
+            parse_ingestion_body(&crate::ingest::ingestion_body(&event), Utc::now()).unwrap();
+        assert_eq!(again.id(), event.id());
+        assert_eq!(again.kind(), event.kind());
+        assert_eq!(again.uri(), event.uri());
+        assert_eq!(again.cid(), event.cid());
+        assert_eq!(again.body(), event.body());
+        assert_eq!(again.priority(), event.priority());
+    }
+}

@@ -1,0 +1,211 @@
+//! `rhiz import FILE`: events from a file through the same pipeline as
+//! every other write.
+//!
+//! - **Offline** (default): opens the storage `rhiz serve` uses (same
+//!   configuration: `--data-dir`, `--database-url`), takes the data
+//!   directory's lock (so it refuses to run beside a server on it), submits
+//!   every valid line to the embedded pipeline, waits until all of them are
+//!   applied or dead-lettered, and stops.
+//! - **Remote** (`--server URL`): posts batches to a running server's
+//!   `POST /internal/events/batch` with the internal key.
+//!
+//! Either way, a line that breaks a rule is reported with its number and
+//! skipped; refused events (backpressure) are offered again, in order, after
+//! the `retry_after` the pipeline gives; a summary ends the run.
+
+mod remote;
+mod source;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rhiz_events::async_trait;
+use rhiz_events::SubmitOutcome;
+use rhiz_protocol::Event;
+
+pub use remote::RemoteSink;
+pub use source::{Format, Item, Source};
+
+use crate::AppState;
+
+/// Events submitted per call.
+pub const DEFAULT_BATCH: usize = 1_000;
+/// Invalid lines printed in full; the rest are only counted.
+const MAX_PRINTED_ERRORS: u64 = 1_000;
+
+/// Where imported events go.
+#[async_trait]
+pub trait Sink: Send {
+    /// Submits events in order; one outcome per event.
+    async fn submit(&mut self, events: Vec<Event>) -> anyhow::Result<Vec<Outcome>>;
+}
+
+/// What became of one submitted event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Durably accepted.
+    Accepted,
+    /// Seen before.
+    Duplicate,
+    /// Backpressure: offer it again after this long.
+    Refused(Duration),
+    /// The server rejected it (remote only; a rule it checks).
+    Rejected(String),
+}
+
+/// The embedded pipeline of an offline import.
+pub struct PipelineSink<'a>(pub &'a AppState);
+
+#[async_trait]
+impl Sink for PipelineSink<'_> {
+    async fn submit(&mut self, events: Vec<Event>) -> anyhow::Result<Vec<Outcome>> {
+        let submissions = events.into_iter().map(crate::ingest::submission).collect();
+        let outcomes = self.0.pipeline.submit_batch(submissions).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                SubmitOutcome::Accepted { .. } => Outcome::Accepted,
+                SubmitOutcome::Duplicate => Outcome::Duplicate,
+                SubmitOutcome::Refused { retry_after } => Outcome::Refused(retry_after),
+            })
+            .collect())
+    }
+}
+
+/// The counts an import ends with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Lines read.
+    pub lines: u64,
+    /// Events durably accepted.
+    pub accepted: u64,
+    /// Events seen before.
+    pub duplicates: u64,
+    /// Lines that broke a rule (locally or at the server).
+    pub invalid: u64,
+    /// Lines that are not Rhiz events.
+    pub skipped: u64,
+    /// Times a refused event was offered again.
+    pub retries: u64,
+}
+
+impl Summary {
+    /// One line for the terminal.
+    pub fn describe(&self, elapsed: Duration) -> String {
+        let rate = self.accepted as f64 / elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "{} lines: {} accepted, {} duplicates, {} invalid, {} skipped, {} resubmissions after backpressure; {:.1} s, {:.0} events/s",
+            self.lines,
+            self.accepted,
+            self.duplicates,
+            self.invalid,
+            self.skipped,
+            self.retries,
+            elapsed.as_secs_f64(),
+            rate
+        )
+    }
+}
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The file.
+    pub file: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// The weight scale of an edge list.
+    pub scale: rhiz_datasets::Scale,
+    /// Events per submission.
+    pub batch: usize,
+}
+
+/// Reads `options.file` and submits every valid event to `sink`, printing
+/// invalid lines to stderr with their numbers and drawing a progress bar
+/// (events/s and ETA) when stderr is a terminal.
+pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
+    let mut source = Source::open(&options.file, options.format, options.scale)?;
+    let progress = ProgressBar::new(source.total_bytes);
+    progress.set_style(ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {msg} ({elapsed}, ETA {eta})",
+    )?);
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    loop {
+        let chunk = source.next_chunk(options.batch.max(1));
+        if chunk.is_empty() {
+            break;
+        }
+        let mut events = Vec::with_capacity(chunk.len());
+        for (line, item) in chunk {
+            summary.lines = summary.lines.max(line);
+            match item {
+                Item::Event(event) => events.push((line, *event)),
+                Item::Skipped => summary.skipped += 1,
+                Item::Invalid(message) => report_invalid(&progress, &mut summary, line, &message),
+            }
+        }
+        submit_in_order(sink, events, &mut summary, &progress).await?;
+        progress.set_position(source.bytes_read.load(Ordering::Relaxed));
+        let rate = summary.accepted as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        progress.set_message(format!("{} events, {rate:.0}/s", summary.accepted));
+    }
+    progress.finish_and_clear();
+    Ok(summary)
+}
+
+/// Submits `events`; refused ones are offered again after the delay the
+/// sink gives, keeping their order.
+async fn submit_in_order(
+    sink: &mut dyn Sink,
+    mut events: Vec<(u64, Event)>,
+    summary: &mut Summary,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    while !events.is_empty() {
+        let lines: Vec<u64> = events.iter().map(|(line, _)| *line).collect();
+        let batch: Vec<Event> = events.iter().map(|(_, event)| event.clone()).collect();
+        let outcomes = sink.submit(batch).await?;
+        let mut wait = None;
+        let mut refused = Vec::new();
+        for ((outcome, line), (_, event)) in outcomes.into_iter().zip(lines).zip(events) {
+            match outcome {
+                Outcome::Accepted => summary.accepted += 1,
+                Outcome::Duplicate => summary.duplicates += 1,
+                Outcome::Rejected(message) => report_invalid(progress, summary, line, &message),
+                Outcome::Refused(after) => {
+                    wait = Some(wait.map_or(after, |w: Duration| w.max(after)));
+                    refused.push((line, event));
+                }
+            }
+        }
+        if let Some(wait) = wait {
+            summary.retries += refused.len() as u64;
+            tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
+        }
+        events = refused;
+    }
+    Ok(())
+}
+
+fn report_invalid(progress: &ProgressBar, summary: &mut Summary, line: u64, message: &str) {
+    summary.invalid += 1;
+    if summary.invalid <= MAX_PRINTED_ERRORS {
+        progress.suspend(|| eprintln!("line {line}: {message}"));
+    } else if summary.invalid == MAX_PRINTED_ERRORS + 1 {
+        progress.suspend(|| eprintln!("(further invalid lines are counted, not printed)"));
+    }
+}
+
+/// An offline import: runs `options` into the pipeline of `state`, then
+/// waits until every accepted event is applied or dead-lettered and stops
+/// the pipeline.
+pub async fn run_offline(state: &AppState, options: &ImportOptions) -> anyhow::Result<Summary> {
+    let summary = run(options, &mut PipelineSink(state)).await?;
+    while state.pipeline.metrics().events_in_queue > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(summary)
+}
