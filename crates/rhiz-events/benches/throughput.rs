@@ -303,9 +303,12 @@ async fn redis_pipeline(events: usize, with_lease: bool) -> f64 {
 /// idempotency, reads and acknowledgements are measured against.
 async fn raw_xadd(events: usize) -> f64 {
     let stream = format!("rhiz-events-bench-raw:{:016x}", rand::random::<u64>());
+    // As patient as the log's own connection (an fsync can stall a reply).
+    let config = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(RedisLogOptions::default().response_timeout));
     let conn = redis::Client::open(redis_url())
         .unwrap()
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .unwrap();
     let batches = Arc::new(Mutex::new(new_event_batches(events).into_iter()));
