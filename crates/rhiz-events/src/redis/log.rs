@@ -454,6 +454,19 @@ impl RedisStreamsEventLog {
         events
     }
 
+    /// Remembers events read for a caller, unless a lease is attached: the
+    /// lease holder learns of events by claiming and following, and an
+    /// instance without the lease settles none.
+    fn remember_unleased(
+        &self,
+        events: Result<Vec<StoredEvent>, EventsError>,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        if self.fence.get().is_some() {
+            return events;
+        }
+        self.remember(events)
+    }
+
     fn retention_ms(&self) -> u64 {
         millis(self.options.idempotency_retention)
     }
@@ -487,6 +500,9 @@ impl EventLog for RedisStreamsEventLog {
                 "appending events",
             )
             .await?;
+        // With a lease, an instance applies only what it follows or claims:
+        // remembering its appends would keep those another instance applies.
+        let leased = self.fence.get().is_some();
         let mut handed = self.handed();
         sids.iter()
             .zip(known)
@@ -495,7 +511,9 @@ impl EventLog for RedisStreamsEventLog {
                     return Ok(AppendOutcome::Duplicate);
                 }
                 let seq = seq_of(sid)?;
-                handed.insert(seq, known);
+                if !leased {
+                    handed.insert(seq, known);
+                }
                 Ok(AppendOutcome::Appended { seq })
             })
             .collect()
@@ -512,7 +530,7 @@ impl EventLog for RedisStreamsEventLog {
                 "reading pending events",
             )
             .await?;
-        self.remember(described.into_iter().map(pending_event).collect())
+        self.remember_unleased(described.into_iter().map(pending_event).collect())
     }
 
     async fn ack(&self, mut seqs: Vec<u64>) -> Result<(), EventsError> {
@@ -644,7 +662,7 @@ impl EventLog for RedisStreamsEventLog {
             })
             .collect();
         events.sort_by_key(|e| e.seq);
-        self.remember(Ok(events))
+        self.remember_unleased(Ok(events))
     }
 
     async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use redis::AsyncCommands;
-use rhiz_events::{EventLog, EventsError, JsonCodec, Lane, LeaseOptions, Pipeline};
+use rhiz_events::{
+    DeadLetterFilter, EventLog, EventsError, JsonCodec, Lane, LeaseOptions, Pipeline,
+};
 
 use crate::common::{test_config, Job, Recorder};
 use crate::contract::event;
@@ -233,6 +235,70 @@ async fn rhiz_events_idle(pipeline: &Pipeline<Job>) {
             return;
         }
         assert!(Instant::now() < deadline, "{pending} events still pending");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_replayed_by_any_instance_are_applied_once_by_the_holder() {
+    let prefix = prefix("lease-replay");
+    let (holder_recorder, other_recorder) =
+        (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let holder = instance(&prefix, "holder", holder_recorder.clone()).await;
+    tokio::time::timeout(Duration::from_secs(5), holder.lease().unwrap().acquired())
+        .await
+        .expect("the holder takes the free lease");
+    let other = instance(&prefix, "other", other_recorder.clone()).await;
+
+    let mut poison = Job::new("poison", "k");
+    poison.permanent = true;
+    other.submit(poison.submission(Lane::High)).await.unwrap();
+    other
+        .submit(Job::new("fine", "k").submission(Lane::High))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the poison event dead-lettered",
+        || holder_recorder.applied_count("fine") == 1,
+    )
+    .await;
+    settles_to(&other, (1, 0)).await;
+
+    holder_recorder
+        .fixed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let replayed = other
+        .replay_dead_letters(DeadLetterFilter::id("poison"))
+        .await
+        .unwrap();
+    assert_eq!(replayed, 1);
+    eventually(Duration::from_secs(5), "the replayed event applied", || {
+        holder_recorder.applied_count("poison") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(holder_recorder.applied_count("poison"), 1, "applied once");
+    assert!(other_recorder.attempts.lock().unwrap().is_empty());
+    settles_to(&holder, (0, 0)).await;
+    other.shutdown().await.unwrap();
+    holder.shutdown().await.unwrap();
+}
+
+/// Waits until the log counts (dead letters, pending): acknowledgements
+/// are written shortly after the applies.
+async fn settles_to(pipeline: &Pipeline<Job>, expected: (u64, u64)) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let counts = pipeline.log().counts().await.unwrap();
+        let now = (counts.dead_letters, counts.pending_total());
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counts stay at {now:?}, expected {expected:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
