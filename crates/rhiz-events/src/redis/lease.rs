@@ -216,7 +216,10 @@ impl Keeper {
                         &ttl,
                         "acquiring the apply lease",
                     );
-                    match tokio::time::timeout(self.options.retry_every, attempt).await {
+                    // Patient enough not to give up on a script Redis may
+                    // already have run (the lease would then sit unused
+                    // until it expires).
+                    match tokio::time::timeout(self.options.ttl / 2, attempt).await {
                         Ok(Ok(token)) if token > 0 => {
                             valid_until = sent + self.options.ttl;
                             self.state.send_replace(Some(token));
