@@ -58,4 +58,6 @@ pub use names::DidId;
 pub use neighbors::{Neighbor, NeighborPage, NeighborQuery};
 pub use paths::{Hop, Path, PathAlgorithm, PathQuery};
 pub use stats::{DegreeBucket, NetworkStats};
-pub use trust::{Explanation, SeedSource, TrustConfig, TrustMetrics, TrustTable, DISTRUST_TYPE};
+pub use trust::{
+    Explanation, SeedSource, TrustConfig, TrustMetrics, TrustSnapshot, TrustTable, DISTRUST_TYPE,
+};

@@ -10,10 +10,10 @@
 //!   (2 s), and never sooner than [`COST_FACTOR`] times the duration of the
 //!   previous computation after it started. Changes arriving meanwhile are
 //!   folded into the next computation.
-//! - A computation holds the graph's read lock for its whole duration
-//!   (`Graph::compute_trust` reads the graph in place); writers wait for it.
-//!   The cost factor bounds that share of the time to about 1/4 on graphs
-//!   where one computation takes longer than half the interval.
+//! - A computation holds the graph's read lock only while it copies its
+//!   inputs (`Graph::trust_snapshot`); the propagation runs without it.
+//!   The cost factor keeps recomputation to about a quarter of one core on
+//!   graphs where one computation takes longer than half the interval.
 //! - After each computation the reputations are fed into the graph
 //!   (`Graph::apply_reputations`, under a brief write lock), so conviction
 //!   weighs attesters by the latest standing.
@@ -184,7 +184,10 @@ async fn compute(
 ) -> Result<(Arc<TrustTable>, Duration), tokio::task::JoinError> {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let table = graph.read().compute_trust(&seeds, Utc::now());
+        // Only the snapshot needs the graph; the propagation runs after the
+        // read lock is released, so writers wait for the copy alone.
+        let snapshot = graph.read().trust_snapshot(&seeds, Utc::now());
+        let table = snapshot.compute();
         let cost = started.elapsed();
         graph.write().apply_reputations(&table);
         (Arc::new(table), cost)

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use rhiz_protocol::Did;
 
 use crate::{Graph, GraphError};
-pub use table::{Explanation, SeedSource, TrustMetrics, TrustTable};
+pub use table::{Explanation, SeedSource, TrustMetrics, TrustSnapshot, TrustTable};
 
 /// The relationship type that expresses distrust (see the formulas above).
 pub const DISTRUST_TYPE: &str = "distrust";
@@ -94,6 +94,13 @@ impl Graph {
     ) -> Result<TrustTable, GraphError> {
         config.check()?;
         Ok(table::compute(self, seeds, now, config))
+    }
+
+    /// The inputs of [`Graph::compute_trust`], copied out of the graph, to
+    /// [`TrustSnapshot::compute`] without holding it: the propagation,
+    /// most of the cost, then needs no lock on the graph.
+    pub fn trust_snapshot(&self, seeds: &[Did], now: DateTime<Utc>) -> TrustSnapshot {
+        TrustSnapshot::read(self, seeds, now, TrustConfig::default())
     }
 
     /// Sets every DID's attester reputation ([`Graph::set_reputation`]) to

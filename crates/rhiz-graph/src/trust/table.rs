@@ -280,67 +280,124 @@ pub(crate) fn compute(
     now: DateTime<Utc>,
     config: TrustConfig,
 ) -> TrustTable {
-    let inputs = Inputs::read(graph, now.timestamp_millis());
-    let n = inputs.len();
-    let (mut seed_positions, mut ignored_seeds) = (Vec::new(), Vec::new());
-    for did in seeds {
-        match graph.did_id(did) {
-            Some(id) => seed_positions.push(inputs.position[id.index()]),
-            None => ignored_seeds.push(did.clone()),
+    TrustSnapshot::read(graph, seeds, now, config).compute()
+}
+
+/// Everything a trust computation needs from the graph, copied out of it:
+/// [`Graph::trust_snapshot`] takes it (the part that needs the graph, a
+/// fraction of the whole cost), and [`TrustSnapshot::compute`] runs the
+/// propagation without it, so a caller holding the graph behind a lock
+/// releases the lock for the long part.
+#[derive(Debug)]
+pub struct TrustSnapshot {
+    inputs: Inputs,
+    dids: DidText,
+    seed_positions: Vec<u32>,
+    seed_source: SeedSource,
+    ignored_seeds: Vec<Did>,
+    now: DateTime<Utc>,
+    graph_version: u64,
+    config: TrustConfig,
+}
+
+impl TrustSnapshot {
+    pub(crate) fn read(
+        graph: &Graph,
+        seeds: &[Did],
+        now: DateTime<Utc>,
+        config: TrustConfig,
+    ) -> TrustSnapshot {
+        let inputs = Inputs::read(graph, now.timestamp_millis());
+        let (mut seed_positions, mut ignored_seeds) = (Vec::new(), Vec::new());
+        for did in seeds {
+            match graph.did_id(did) {
+                Some(id) => seed_positions.push(inputs.position[id.index()]),
+                None => ignored_seeds.push(did.clone()),
+            }
+        }
+        seed_positions.sort_unstable();
+        seed_positions.dedup();
+        ignored_seeds.sort_unstable();
+        ignored_seeds.dedup();
+        let seed_source = if seed_positions.is_empty() {
+            seed_positions = inputs.fallback_seeds(config.fallback_seed_count);
+            SeedSource::Fallback
+        } else {
+            SeedSource::Configured
+        };
+        let mut dids = DidText::default();
+        for &id in &inputs.order {
+            dids.push(graph.did(id).as_str());
+        }
+        TrustSnapshot {
+            inputs,
+            dids,
+            seed_positions,
+            seed_source,
+            ignored_seeds,
+            now,
+            graph_version: graph.version(),
+            config,
         }
     }
-    seed_positions.sort_unstable();
-    seed_positions.dedup();
-    ignored_seeds.sort_unstable();
-    ignored_seeds.dedup();
-    let seed_source = if seed_positions.is_empty() {
-        seed_positions = inputs.fallback_seeds(config.fallback_seed_count);
-        SeedSource::Fallback
-    } else {
-        SeedSource::Configured
-    };
-    let propagation = propagate(&inputs, &seed_positions, &config);
-    let participants = (0..n)
-        .filter(|&v| inputs.has_edges(v) || seed_positions.binary_search(&(v as u32)).is_ok())
-        .count();
-    let own = own_figures(&inputs);
-    let mut trusts = vec![0u32; n];
-    for (_, u, _) in inputs.trust.iter() {
-        trusts[u as usize] += 1;
-    }
-    let rows: Vec<Row> = own
-        .iter()
-        .enumerate()
-        .map(|(v, own)| row(v, own, &propagation, &inputs, trusts[v], participants))
-        .collect();
-    let mut dids = DidText::default();
-    for &id in &inputs.order {
-        dids.push(graph.did(id).as_str());
-    }
-    let mut index = HashTable::with_capacity(n);
-    for pos in 0..n {
-        let pos = u32::try_from(pos).expect("fewer than 2^32 DIDs");
-        index.insert_unique(hash_str(dids.get(pos as usize)), pos, |&other| {
-            hash_str(dids.get(other as usize))
-        });
-    }
-    TrustTable {
-        computed_at: now,
-        graph_version: graph.version(),
-        config,
-        seeds: seed_positions
+
+    /// The trust table of the snapshot: the propagation and the scores.
+    pub fn compute(self) -> TrustTable {
+        let TrustSnapshot {
+            inputs,
+            dids,
+            seed_positions,
+            seed_source,
+            ignored_seeds,
+            now,
+            graph_version,
+            config,
+        } = self;
+        let n = inputs.len();
+        let propagation = propagate(&inputs, &seed_positions, &config);
+        let participants = (0..n)
+            .filter(|&v| inputs.has_edges(v) || seed_positions.binary_search(&(v as u32)).is_ok())
+            .count();
+        let own = own_figures(&inputs);
+        let mut trusts = vec![0u32; n];
+        for (_, u, _) in inputs.trust.iter() {
+            trusts[u as usize] += 1;
+        }
+        let rows: Vec<Row> = own
             .iter()
-            .map(|&v| graph.did(inputs.order[v as usize]).clone())
-            .collect(),
-        seed_source,
-        ignored_seeds,
-        iterations: propagation.iterations,
-        converged: propagation.converged,
-        residual: propagation.residual,
-        participants,
-        dids,
-        rows,
-        index,
+            .enumerate()
+            .map(|(v, own)| row(v, own, &propagation, &inputs, trusts[v], participants))
+            .collect();
+        let mut index = HashTable::with_capacity(n);
+        for pos in 0..n {
+            let pos = u32::try_from(pos).expect("fewer than 2^32 DIDs");
+            index.insert_unique(hash_str(dids.get(pos as usize)), pos, |&other| {
+                hash_str(dids.get(other as usize))
+            });
+        }
+        let seeds = seed_positions
+            .iter()
+            .map(|&v| {
+                dids.get(v as usize)
+                    .parse()
+                    .expect("a DID the graph interned")
+            })
+            .collect();
+        TrustTable {
+            computed_at: now,
+            graph_version,
+            config,
+            seeds,
+            seed_source,
+            ignored_seeds,
+            iterations: propagation.iterations,
+            converged: propagation.converged,
+            residual: propagation.residual,
+            participants,
+            dids,
+            rows,
+            index,
+        }
     }
 }
 
