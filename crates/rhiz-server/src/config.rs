@@ -76,6 +76,17 @@ pub enum ConfigError {
     },
 }
 
+/// Where accepted events wait to be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventLogKind {
+    /// `events.db` in the data directory (SQLite, `synchronous=FULL`).
+    Embedded,
+    /// A Redis stream at `redis_url`, shared by several instances; the
+    /// holder of the apply lease applies.
+    Redis,
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +166,13 @@ pub struct Config {
     pub event_retry_base_ms: u64,
     /// Most events in one `POST /internal/events/batch`.
     pub ingest_batch_max: usize,
+    /// Where accepted events wait to be applied.
+    pub event_log: EventLogKind,
+    /// Redis URL (`redis://…`): the event log with `event_log = "redis"`.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key rhiz writes; instances that share a log
+    /// share the prefix.
+    pub redis_prefix: String,
     /// The DIDs the trust metrics' reputation propagates from (trusted by
     /// the operator). Empty, or none of them in the graph: the best-connected
     /// DIDs are used instead, which is not Sybil-resistant, and responses
@@ -183,6 +201,9 @@ impl Default for Config {
             event_max_attempts: 3,
             event_retry_base_ms: 2_000,
             ingest_batch_max: 1_000,
+            event_log: EventLogKind::Embedded,
+            redis_url: None,
+            redis_prefix: "rhiz".to_owned(),
             trust_seeds: Vec::new(),
         }
     }
@@ -214,6 +235,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(rhiz_store::mask_password(&self.store_url()));
+        shown.redis_url = self.redis_url.as_deref().map(rhiz_store::mask_password);
         shown.internal_api_key = vec!["****".to_owned(); self.internal_api_key.len()];
         toml::to_string(&shown).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
     }
@@ -259,6 +281,12 @@ pub struct ConfigLayer {
     pub event_retry_base_ms: Option<u64>,
     /// See [`Config::ingest_batch_max`].
     pub ingest_batch_max: Option<u64>,
+    /// See [`Config::event_log`].
+    pub event_log: Option<String>,
+    /// See [`Config::redis_url`].
+    pub redis_url: Option<String>,
+    /// See [`Config::redis_prefix`].
+    pub redis_prefix: Option<String>,
     /// See [`Config::trust_seeds`].
     pub trust_seeds: Option<Vec<String>>,
 }
@@ -341,6 +369,9 @@ impl ConfigLayer {
             event_max_attempts: number("event_max_attempts")?,
             event_retry_base_ms: number("event_retry_base_ms")?,
             ingest_batch_max: number("ingest_batch_max")?,
+            event_log: text("event_log"),
+            redis_url: text("redis_url"),
+            redis_prefix: text("redis_prefix"),
             trust_seeds: list("trust_seeds"),
         })
     }
@@ -580,6 +611,56 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
                 })
                 .collect::<Result<_, _>>()?;
         }
+        if let Some(kind) = &layer.event_log {
+            config.event_log = match kind.trim() {
+                "embedded" => EventLogKind::Embedded,
+                "redis" => EventLogKind::Redis,
+                other => {
+                    return Err(invalid(
+                        "event_log",
+                        format!("must be embedded or redis, got {other:?}"),
+                    ))
+                }
+            };
+        }
+        if let Some(url) = &layer.redis_url {
+            let url = url.trim();
+            config.redis_url = match url {
+                "" => None,
+                _ if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                    Some(url.to_owned())
+                }
+                _ => {
+                    return Err(invalid(
+                        "redis_url",
+                        format!(
+                            "must start with redis:// or rediss://, got {:?}",
+                            rhiz_store::mask_password(url)
+                        ),
+                    ))
+                }
+            };
+        }
+        if let Some(prefix) = &layer.redis_prefix {
+            if prefix.is_empty()
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}')
+            {
+                return Err(invalid(
+                    "redis_prefix",
+                    format!("must be printable ASCII without spaces or braces, got {prefix:?}"),
+                ));
+            }
+            config.redis_prefix = prefix.clone();
+        }
+    }
+    if config.event_log == EventLogKind::Redis && config.redis_url.is_none() {
+        return Err(ConfigError::Invalid {
+            key: "redis_url",
+            origin: Source::Default,
+            rule: "is required when event_log is redis".to_owned(),
+        });
     }
     Ok(config)
 }
@@ -662,6 +743,27 @@ mod tests {
     }
 
     #[test]
+    fn a_redis_event_log_needs_a_redis_url() {
+        let error = resolve(&[layer(env(&[("RHIZ_EVENT_LOG", "redis")]), LayerOrigin::Env)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`redis_url`") && error.contains("event_log is redis"),
+            "{error}"
+        );
+        let config = resolve(&[layer(
+            env(&[
+                ("RHIZ_EVENT_LOG", "redis"),
+                ("RHIZ_REDIS_URL", "redis://:secret@127.0.0.1:6379/"),
+            ]),
+            LayerOrigin::Env,
+        )])
+        .unwrap();
+        assert_eq!(config.event_log, EventLogKind::Redis);
+        assert!(!config.to_masked_toml().contains("secret"));
+    }
+
+    #[test]
     fn invalid_values_name_the_key_and_the_source() {
         let cases: &[(&str, &str, &str)] = &[
             ("RHIZ_LISTEN", "localhost", "listen"),
@@ -678,6 +780,14 @@ mod tests {
             ("RHIZ_LOG_LEVEL", "info,[", "log_level"),
             ("RHIZ_DNS_SERVERS", "1.1.1.1", "dns_servers"),
             ("RHIZ_TRUST_SEEDS", "did:plc:a,alice", "trust_seeds"),
+            ("RHIZ_INTERNAL_API_KEY", "short", "internal_api_key"),
+            ("RHIZ_EVENT_QUEUE_CAPACITY", "0", "event_queue_capacity"),
+            ("RHIZ_EVENT_WORKERS", "0", "event_workers"),
+            ("RHIZ_EVENT_MAX_ATTEMPTS", "1000", "event_max_attempts"),
+            ("RHIZ_INGEST_BATCH_MAX", "0", "ingest_batch_max"),
+            ("RHIZ_EVENT_LOG", "kafka", "event_log"),
+            ("RHIZ_REDIS_URL", "http://redis", "redis_url"),
+            ("RHIZ_REDIS_PREFIX", "a b", "redis_prefix"),
         ];
         for (var, value, key) in cases {
             let error = resolve(&[layer(env(&[(var, value)]), LayerOrigin::Env)]).unwrap_err();

@@ -134,19 +134,7 @@ impl AppState {
             Arc::clone(&graph),
             Arc::clone(&changes),
         ));
-        let log = rhiz_events::SqliteEventLog::open(
-            config.data_dir.join(EVENT_LOG_FILE),
-            rhiz_events::SqliteLogOptions::default(),
-        )
-        .await?;
-        let pipeline = rhiz_events::Pipeline::builder(
-            Arc::new(log),
-            Arc::clone(&applier) as Arc<dyn rhiz_events::Handler<rhiz_protocol::Event>>,
-            Arc::new(rhiz_events::JsonCodec::new()),
-        )
-        .config(config.pipeline_config())
-        .build()
-        .await?;
+        let pipeline = start_pipeline(&config, Arc::clone(&applier)).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -168,6 +156,46 @@ impl AppState {
             tracing::error!(%error, "the event pipeline did not stop cleanly");
         }
         self.store.close().await;
+    }
+}
+
+/// The pipeline on the configured event log: the embedded file, or the
+/// Redis stream with its apply lease (only the holder applies).
+async fn start_pipeline(
+    config: &config::Config,
+    applier: Arc<apply::Applier>,
+) -> Result<rhiz_events::Pipeline<rhiz_protocol::Event>, rhiz_events::EventsError> {
+    let handler = applier as Arc<dyn rhiz_events::Handler<rhiz_protocol::Event>>;
+    let codec = Arc::new(rhiz_events::JsonCodec::new());
+    match (config.event_log, &config.redis_url) {
+        (config::EventLogKind::Redis, Some(url)) => {
+            let options = rhiz_events::RedisLogOptions {
+                prefix: format!("{}:events", config.redis_prefix),
+                ..rhiz_events::RedisLogOptions::default()
+            };
+            let log = rhiz_events::RedisStreamsEventLog::connect(url, options).await?;
+            let lease = log.lease(rhiz_events::LeaseOptions::default())?;
+            tracing::info!(
+                consumer = log.consumer(),
+                "event log: Redis stream, applying while holding the lease"
+            );
+            rhiz_events::Pipeline::builder(Arc::new(log), handler, codec)
+                .config(config.pipeline_config())
+                .lease(lease)
+                .build()
+                .await
+        }
+        _ => {
+            let log = rhiz_events::SqliteEventLog::open(
+                config.data_dir.join(EVENT_LOG_FILE),
+                rhiz_events::SqliteLogOptions::default(),
+            )
+            .await?;
+            rhiz_events::Pipeline::builder(Arc::new(log), handler, codec)
+                .config(config.pipeline_config())
+                .build()
+                .await
+        }
     }
 }
 

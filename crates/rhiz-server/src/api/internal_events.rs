@@ -356,6 +356,10 @@ async fn metrics(
         "apply_latency": histogram(&m.apply_latency),
         "ingest_to_applied_latency": histogram(&m.ingest_to_applied_latency),
         "change_feed_seq": state.changes.last_seq(),
+        "apply_lease": state.pipeline.lease().map(|lease| json!({
+            "held": lease.is_held(),
+            "token": lease.token(),
+        })),
     })))
 }
 
