@@ -2,7 +2,7 @@
 //! [`CacheError::Config`] out.
 
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -163,6 +163,8 @@ impl CacheBuilder {
             counters,
             tag_ttl,
             flights: Mutex::default(),
+            next_flight: AtomicU64::new(0),
+            keys_invalidated_at: AtomicU64::new(0),
             pending: tokio::sync::Mutex::new(VecDeque::new()),
             has_pending: AtomicBool::new(false),
             subscriber: Mutex::default(),

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -24,6 +24,15 @@ use crate::{BreakerState, CacheError, CacheStats, Delivery, Invalidation};
 
 type ComputeError = Arc<dyn StdError + Send + Sync>;
 type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, ComputeError>>>;
+
+/// A computation in progress, with what decides whether a caller may join it.
+pub(crate) struct Running {
+    flight: Flight,
+    id: u64,
+    /// When it started (its result is stamped with this time).
+    started: u64,
+    tags: Box<[Box<str>]>,
+}
 
 /// A two-level cache. Cheap to clone: clones share everything.
 ///
@@ -49,7 +58,11 @@ pub(crate) struct Inner {
     pub(crate) counters: Arc<Counters>,
     /// How long tag times are kept in L2: the longest any value can live.
     pub(crate) tag_ttl: Option<Duration>,
-    pub(crate) flights: Mutex<HashMap<String, Flight>>,
+    pub(crate) flights: Mutex<HashMap<String, Running>>,
+    pub(crate) next_flight: AtomicU64,
+    /// The latest key or pattern invalidation applied here, µs since the
+    /// epoch: a computation started before it may have read what it removed.
+    pub(crate) keys_invalidated_at: AtomicU64,
     pub(crate) pending: tokio::sync::Mutex<VecDeque<Message>>,
     pub(crate) has_pending: AtomicBool,
     pub(crate) subscriber: Mutex<Option<AbortHandle>>,
@@ -257,6 +270,12 @@ impl Cache {
     }
 
     /// Joins the computation of `key` running in this process, or starts it.
+    ///
+    /// A running computation is joined only if nothing that may concern it
+    /// was invalidated since it started (one of its tags, or any key or
+    /// pattern): its result could predate the invalidation, and a caller
+    /// arriving after an invalidation must never receive what it removed.
+    /// Such a computation is left to finish alone and a new one starts.
     fn flight<T, E, F, Fut>(
         &self,
         slot: &Arc<Slot>,
@@ -270,23 +289,25 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
-        let mut flights = self
-            .inner
-            .flights
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(flight) = flights.get(&key) {
-            return flight.clone();
+        let inner = &self.inner;
+        let mut flights = inner.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(running) = flights.get(&key) {
+            if inner.still_valid(running.started, &running.tags) {
+                return running.flight.clone();
+            }
         }
         bump(&slot.counters.computations);
         let started = now_micros();
-        let tags: Vec<String> = tags.iter().map(|&t| t.to_owned()).collect();
+        let id = inner.next_flight.fetch_add(1, Ordering::Relaxed);
+        let tags: Box<[Box<str>]> = tags.iter().map(|&t| Box::from(t)).collect();
         let landing = Landing {
-            inner: Arc::clone(&self.inner),
+            inner: Arc::clone(inner),
             key: key.clone(),
+            id,
         };
         let slot = Arc::clone(slot);
         let computation = compute();
+        let entry_tags = tags.clone();
         let task = tokio::spawn(async move {
             let landing = landing;
             let value = computation
@@ -294,9 +315,15 @@ impl Cache {
                 .map_err(|e| ComputeError::from(e.into()))?;
             let payload = encode_value(&value).map_err(|e| Arc::new(e) as ComputeError)?;
             let inner = &landing.inner;
-            let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+            let tags: Vec<&str> = entry_tags.iter().map(|t| &**t).collect();
             let entry = Arc::new(Inner::entry(&slot, started, &tags, payload));
-            inner.store(&slot, &landing.key, Arc::clone(&entry)).await;
+            // A result that may predate an invalidation is returned to its
+            // callers but not stored: a key or pattern invalidation leaves
+            // no trace a reader could check (unlike a tag's time), and it
+            // must not replace a newer value.
+            if inner.still_valid(started, &entry_tags) {
+                inner.store(&slot, &landing.key, Arc::clone(&entry)).await;
+            }
             Ok(entry)
         });
         let flight = async move {
@@ -305,7 +332,15 @@ impl Cache {
         }
         .boxed()
         .shared();
-        flights.insert(key, flight.clone());
+        flights.insert(
+            key,
+            Running {
+                flight: flight.clone(),
+                id,
+                started,
+                tags,
+            },
+        );
         flight
     }
 
@@ -396,10 +431,12 @@ fn usable_stale<T: DeserializeOwned>(slot: &Slot, stale: Option<&Entry>) -> Opti
     Some(value)
 }
 
-/// Removes a finished computation from the flight map, even if it panicked.
+/// Removes a finished computation from the flight map, even if it panicked
+/// (unless a newer computation of the key has replaced it there).
 struct Landing {
     inner: Arc<Inner>,
     key: String,
+    id: u64,
 }
 
 impl Drop for Landing {
@@ -409,11 +446,21 @@ impl Drop for Landing {
             .flights
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        flights.remove(&self.key);
+        if flights.get(&self.key).is_some_and(|r| r.id == self.id) {
+            flights.remove(&self.key);
+        }
     }
 }
 
 impl Inner {
+    /// Whether a computation started at `started` with `tags` can still be
+    /// trusted: no invalidation that may concern it happened since.
+    fn still_valid(&self, started: u64, tags: &[Box<str>]) -> bool {
+        started > self.keys_invalidated_at.load(Ordering::Acquire)
+            && started >= self.tags.horizon()
+            && self.tags.check(tags, started, false) == TagCheck::Valid
+    }
+
     fn entry(slot: &Slot, created: u64, tags: &[&str], payload: Vec<u8>) -> Entry {
         let (fresh_until, stale_until) = slot.class.lifetimes(created);
         Entry {
@@ -600,10 +647,14 @@ impl Inner {
         match &message.what {
             Invalidation::Key(key) => {
                 bump(&self.counters.deletes);
+                self.keys_invalidated_at
+                    .fetch_max(message.at, Ordering::AcqRel);
                 self.l1.remove(key);
             }
             Invalidation::Tag(tag) => self.tags.invalidated(tag, message.at),
             Invalidation::Pattern(pattern) => {
+                self.keys_invalidated_at
+                    .fetch_max(message.at, Ordering::AcqRel);
                 self.l1.remove_matching(pattern);
             }
         }
@@ -662,6 +713,62 @@ impl Drop for Inner {
             .take()
         {
             task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A computation that waits for `gate`, then answers `value`.
+    fn gated(
+        cache: &Cache,
+        gate: tokio::sync::oneshot::Receiver<()>,
+        value: u32,
+    ) -> tokio::task::JoinHandle<Result<u32, CacheError>> {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_compute("c", "k", &["t"], || async move {
+                    let _ = gate.await;
+                    Ok::<_, std::io::Error>(value)
+                })
+                .await
+        })
+    }
+
+    #[tokio::test]
+    async fn a_caller_after_an_invalidation_never_joins_an_older_computation() {
+        for what in [
+            Invalidation::Tag("t".into()),
+            Invalidation::key("c", "k"),
+            Invalidation::Pattern("c:*".into()),
+        ] {
+            let cache = Cache::builder()
+                .class(KeyClass::new("c", None))
+                .build()
+                .unwrap();
+            let (open_old, gate) = tokio::sync::oneshot::channel();
+            let old = gated(&cache, gate, 1);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            cache.invalidate(what.clone()).await;
+            let (open_new, gate) = tokio::sync::oneshot::channel();
+            let new = gated(&cache, gate, 2);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            open_new.send(()).unwrap();
+            assert_eq!(new.await.unwrap().unwrap(), 2, "{what:?}");
+            open_old.send(()).unwrap();
+            assert_eq!(old.await.unwrap().unwrap(), 1, "{what:?}");
+            // The older result did not replace the newer one.
+            assert_eq!(
+                cache.get::<u32>("c", "k").await.unwrap(),
+                Some(2),
+                "{what:?}"
+            );
+            assert_eq!(cache.stats().classes["c"].computations, 2, "{what:?}");
         }
     }
 }
