@@ -139,13 +139,18 @@ async fn post_until_accepted(
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let status = response.status();
         let reply: Value = response.json().await.unwrap_or(Value::Null);
-        let results = reply["results"].as_array().cloned().unwrap_or_default();
+        let Some(results) = reply["results"].as_array().cloned() else {
+            eprintln!("{url} answered {status}: {reply}; retrying");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
         let lines: Vec<&str> = body.lines().collect();
         let mut refused = Vec::new();
         for (line, result) in lines.iter().zip(&results) {
             match result["status"].as_str() {
-                Some("enqueued") | Some("duplicate") => {
+                Some("enqueued" | "duplicate") => {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
                 Some("refused") => refused.push(*line),

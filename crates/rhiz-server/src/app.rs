@@ -39,7 +39,10 @@ pub fn app(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
-                .on_response(log_response),
+                .on_response(log_response)
+                // 5xx are logged by `log_response` with their cause; an
+                // expected 503 (backpressure) is not an error.
+                .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID));
     let router = Router::new().fallback_service(routes).layer(middleware);

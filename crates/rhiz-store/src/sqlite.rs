@@ -52,9 +52,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT);
 
+        // A local file's connection cannot go stale: no ping before each use
+        // (sqlx's default), which would add a round trip to every operation.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(
                 options
@@ -72,6 +75,7 @@ impl SqliteStore {
         let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
         let reader = SqlitePoolOptions::new()
             .max_connections(u32::try_from(readers).unwrap_or(2))
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.read_only(true))
             .await

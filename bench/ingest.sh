@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Durable ingest throughput and latency, embedded log on the SQLite store
+# (or PostgreSQL with DATABASE_URL=postgres://…), with a raw baseline of
+# plain batched SQLite inserts of the same rows in the same run.
+#
+#   bench/ingest.sh [RUNS=3] [RELATIONSHIPS=100000]
+#
+# Per run, on a fresh data directory each time:
+#   1. baseline: the relationship rows inserted by Python's sqlite3
+#      (WAL, synchronous=FULL, one transaction per 1,000 rows);
+#   2. `rhiz import FILE` offline;
+#   3. `POST /internal/events/batch` at full speed (4 connections, batches of
+#      1,000) into `rhiz serve`;
+#   4. the same at a steady STEADY_RATE events/s (default 5,000), reporting
+#      the server's ingest-to-applied latency histogram.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-3}
+RELATIONSHIPS=${2:-100000}
+STEADY_RATE=${STEADY_RATE:-5000}
+DIDS=$(( RELATIONSHIPS / 10 ))
+KEY=bench-internal-key-0123456789
+DATABASE_URL=${DATABASE_URL:-}
+
+cargo build --release --locked -q -p rhiz-server --bin rhiz --example ingest_load
+RHIZ=./target/release/rhiz
+LOAD=./target/release/examples/ingest_load
+WORK=$(mktemp -d -t rhiz-ingest.XXXXXX)
+SERVER=
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# Relationships only: the figure is events/s of one kind, comparable with the baseline rows.
+$RHIZ gen --seed 1 --dids "$DIDS" --relationships "$RELATIONSHIPS" --attestation-ratio 0 \
+  --now 2026-11-01T00:00:00Z 2>/dev/null | grep '"relationship.created"' > "$WORK/events.ndjson"
+EVENTS=$(wc -l < "$WORK/events.ndjson")
+echo "events: $EVENTS relationship.created lines"
+
+fresh_db() {
+  if [ -n "$DATABASE_URL" ]; then
+    psql -q "$DATABASE_URL" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+  fi
+  rm -rf "$WORK/data"; mkdir -p "$WORK/data"
+}
+db_flags() { if [ -n "$DATABASE_URL" ]; then echo "--database-url $DATABASE_URL"; fi; }
+
+start_server() {
+  PORT=$(( 20000 + RANDOM % 40000 ))
+  RHIZ_INTERNAL_API_KEY=$KEY RHIZ_MAX_BODY_BYTES=67108864 \
+    RHIZ_EVENT_QUEUE_CAPACITY=${1:-10000} RHIZ_EVENT_LANE_CAPACITY=${1:-10000} \
+    $RHIZ serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" $(db_flags) --log-level warn &
+  SERVER=$!
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.1; done
+  echo "server did not start" >&2; exit 1
+}
+stop_server() { kill "$SERVER"; wait "$SERVER" || true; SERVER=; }
+
+for r in $(seq 1 "$RUNS"); do
+  fresh_db
+  python3 - "$WORK/events.ndjson" "$WORK/baseline.db" <<'PY'
+import json, sqlite3, sys, time, os
+src, db = sys.argv[1], sys.argv[2]
+if os.path.exists(db): os.remove(db)
+rows = []
+for line in open(src):
+    p = json.loads(line)["payload"]; rec = p["record"]
+    rows.append((p["uri"], p["cid"], json.loads(line)["did"], rec["type"], rec["strength"], rec.get("context", ""),
+                 rec["createdAt"], rec["createdAt"], json.dumps(rec), rec["participants"][0], rec["participants"][1]))
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
+c.execute("CREATE TABLE relationships (uri TEXT PRIMARY KEY, cid TEXT, author TEXT, rel_type TEXT, strength INT, context TEXT, created_at TEXT, indexed_at TEXT, record TEXT)")
+c.execute("CREATE TABLE relationship_participants (relationship_uri TEXT, did TEXT, position INT, PRIMARY KEY (relationship_uri, position))")
+t = time.perf_counter()
+for i in range(0, len(rows), 1000):
+    c.execute("BEGIN")
+    c.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", [r[:9] for r in rows[i:i+1000]])
+    c.executemany("INSERT INTO relationship_participants VALUES (?,?,0)", [(r[0], r[9]) for r in rows[i:i+1000]])
+    c.executemany("INSERT INTO relationship_participants VALUES (?,?,1)", [(r[0], r[10]) for r in rows[i:i+1000]])
+    c.execute("COMMIT")
+dt = time.perf_counter() - t
+print(f"RESULT run baseline events_per_s={len(rows)/dt:.0f}")
+PY
+
+  fresh_db
+  start=$(date +%s.%N)
+  $RHIZ import "$WORK/events.ndjson" --data-dir "$WORK/data" $(db_flags) --log-level warn 2>"$WORK/import.log"
+  end=$(date +%s.%N)
+  echo "RESULT run import events_per_s=$(python3 -c "print(round($EVENTS/($end-$start)))")"
+
+  fresh_db
+  start_server 100000
+  $LOAD "http://127.0.0.1:$PORT" "$KEY" "$WORK/events.ndjson" 0 1000 4 | sed 's/^/  http: /'
+  stop_server
+
+  fresh_db
+  start_server 100000
+  $LOAD "http://127.0.0.1:$PORT" "$KEY" "$WORK/events.ndjson" "$STEADY_RATE" 100 4 | sed "s/^/  steady $STEADY_RATE\/s: /"
+  stop_server
+done
