@@ -33,6 +33,8 @@ pub enum Command {
     Gen(GenArgs),
     /// List, replay or purge a running server's dead letters.
     Dlq(DlqArgs),
+    /// Show a running server's cache statistics, or invalidate its cache.
+    Cache(CacheArgs),
 }
 
 /// `rhiz import`.
@@ -150,6 +152,40 @@ pub enum DlqAction {
     },
 }
 
+/// `rhiz cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CacheAction,
+    /// The server [default: http://<listen>].
+    #[arg(long, value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// Configuration (the listen address and the admin key).
+    #[command(flatten)]
+    pub config: ConfigFlags,
+}
+
+/// The cache operations.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CacheAction {
+    /// Print the cache statistics as JSON.
+    Stats,
+    /// Invalidate one full key (`class:key`), every value with a tag, or
+    /// every key matching a glob, on every instance.
+    Invalidate {
+        /// One full key, e.g. `profile:did:plc:alice`.
+        #[arg(long, group = "what", required = true)]
+        key: Option<String>,
+        /// Every value carrying this tag, e.g. a DID.
+        #[arg(long, group = "what")]
+        tag: Option<String>,
+        /// Every key matching this Redis glob, e.g. `paths:*`.
+        #[arg(long, group = "what")]
+        pattern: Option<String>,
+    },
+}
+
 /// Flags that override configuration keys (and `--config` to pick the file).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigFlags {
@@ -227,6 +263,7 @@ pub fn run() -> ExitCode {
         Command::Serve(flags) | Command::Config(flags) => flags,
         Command::Import(args) => &args.config,
         Command::Dlq(args) => &args.config,
+        Command::Cache(args) => &args.config,
         Command::Gen(args) => return report(crate::commands::generate(args)),
     };
     let config = match flags.resolve(std::env::vars()) {
@@ -253,6 +290,7 @@ pub fn run() -> ExitCode {
             Command::Serve(_) => crate::serve(config).await,
             Command::Import(args) => crate::commands::import(args, config).await,
             Command::Dlq(args) => crate::commands::dead_letters(args, &config).await,
+            Command::Cache(args) => crate::commands::cache(args, &config).await,
             Command::Config(_) | Command::Gen(_) => Ok(()),
         }
     });

@@ -1,4 +1,5 @@
-//! The subcommands besides `serve` and `config`: `import`, `gen`, `dlq`.
+//! The subcommands besides `serve` and `config`: `import`, `gen`, `dlq`,
+//! `cache`.
 
 use std::io::Write;
 use std::time::Instant;
@@ -6,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::cli::{DlqAction, DlqArgs, GenArgs, ImportArgs, ScaleArg};
+use crate::cli::{CacheAction, CacheArgs, DlqAction, DlqArgs, GenArgs, ImportArgs, ScaleArg};
 use crate::config::Config;
 use crate::import::{self, ImportOptions, RemoteSink};
 use crate::AppState;
@@ -112,11 +113,7 @@ pub fn generate(args: &GenArgs) -> anyhow::Result<()> {
 
 /// `rhiz dlq`: the dead-letter routes of a running server.
 pub async fn dead_letters(args: &DlqArgs, config: &Config) -> anyhow::Result<()> {
-    let base = args
-        .server
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen));
-    let base = base.trim_end_matches('/');
+    let base = server_base(args.server.as_deref(), config);
     let key = internal_key(config)?;
     let client = reqwest::Client::new();
     let url = format!("{base}/internal/events/dead-letter");
@@ -153,8 +150,48 @@ pub async fn dead_letters(args: &DlqArgs, config: &Config) -> anyhow::Result<()>
             client.delete(&url).query(&query)
         }
     };
+    print_reply(request.header("x-internal-key", key), &base).await
+}
+
+/// `rhiz cache`: the operator routes of a running server's cache.
+pub async fn cache(args: &CacheArgs, config: &Config) -> anyhow::Result<()> {
+    let base = server_base(args.server.as_deref(), config);
+    let key = config.admin_api_key.first().cloned().context(
+        "no admin key: set RHIZ_ADMIN_API_KEY (or admin_api_key in rhiz.toml) \
+         to a key the server accepts",
+    )?;
+    let client = reqwest::Client::new();
+    let request = match &args.action {
+        CacheAction::Stats => client.get(format!("{base}/api/v1/cache/stats")),
+        CacheAction::Invalidate { key, tag, pattern } => {
+            let body: serde_json::Map<String, Value> =
+                [("key", key), ("tag", tag), ("pattern", pattern)]
+                    .into_iter()
+                    .filter_map(|(name, value)| {
+                        Some((name.to_owned(), Value::from(value.clone()?)))
+                    })
+                    .collect();
+            client
+                .post(format!("{base}/api/v1/cache/invalidate"))
+                .json(&body)
+        }
+    };
+    print_reply(request.header("x-admin-key", key), &base).await
+}
+
+/// `--server`, or the configured listen address, without a trailing `/`.
+fn server_base(server: Option<&str>, config: &Config) -> String {
+    server
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://{}", config.listen))
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Sends `request` to the server at `base` and prints the JSON reply;
+/// a non-2xx reply is an error carrying the server's `detail`.
+async fn print_reply(request: reqwest::RequestBuilder, base: &str) -> anyhow::Result<()> {
     let response = request
-        .header("x-internal-key", key)
         .send()
         .await
         .with_context(|| format!("cannot reach {base}"))?;

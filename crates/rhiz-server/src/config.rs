@@ -152,6 +152,10 @@ pub struct Config {
     /// may be valid at once, so keys can be rotated; none means ingestion
     /// over HTTP is closed (403).
     pub internal_api_key: Vec<String>,
+    /// Secrets accepted in `X-Admin-Key` by the operator routes
+    /// (`/api/v1/cache/*`). Several may be valid at once, for rotation; none
+    /// means the operator API is closed (403).
+    pub admin_api_key: Vec<String>,
     /// Events accepted and not yet applied, all lanes; new events are
     /// refused (503) above 80 % of it.
     pub event_queue_capacity: usize,
@@ -195,6 +199,7 @@ impl Default for Config {
             handle_resolution: true,
             dns_servers: Vec::new(),
             internal_api_key: Vec::new(),
+            admin_api_key: Vec::new(),
             event_queue_capacity: 10_000,
             event_lane_capacity: 2_500,
             event_workers: std::thread::available_parallelism().map_or(1, usize::from),
@@ -237,6 +242,7 @@ impl Config {
         shown.database_url = Some(rhiz_store::mask_password(&self.store_url()));
         shown.redis_url = self.redis_url.as_deref().map(rhiz_store::mask_password);
         shown.internal_api_key = vec!["****".to_owned(); self.internal_api_key.len()];
+        shown.admin_api_key = vec!["****".to_owned(); self.admin_api_key.len()];
         toml::to_string(&shown).unwrap_or_else(|error| format!("# cannot render: {error}\n"))
     }
 }
@@ -269,6 +275,8 @@ pub struct ConfigLayer {
     pub dns_servers: Option<Vec<String>>,
     /// See [`Config::internal_api_key`].
     pub internal_api_key: Option<Vec<String>>,
+    /// See [`Config::admin_api_key`].
+    pub admin_api_key: Option<Vec<String>>,
     /// See [`Config::event_queue_capacity`].
     pub event_queue_capacity: Option<u64>,
     /// See [`Config::event_lane_capacity`].
@@ -363,6 +371,7 @@ impl ConfigLayer {
             handle_resolution: boolean("handle_resolution")?,
             dns_servers: list("dns_servers"),
             internal_api_key: list("internal_api_key"),
+            admin_api_key: list("admin_api_key"),
             event_queue_capacity: number("event_queue_capacity")?,
             event_lane_capacity: number("event_lane_capacity")?,
             event_workers: number("event_workers")?,
@@ -546,17 +555,24 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
                 })
                 .collect::<Result<_, _>>()?;
         }
+        let secrets = |key: &'static str, keys: &Vec<String>| match keys
+            .iter()
+            .position(|secret| !is_acceptable_secret(secret))
+        {
+            Some(i) => Err(invalid(
+                key,
+                format!(
+                    "key {} must be 16 to 256 printable ASCII characters without spaces",
+                    i + 1
+                ),
+            )),
+            None => Ok(keys.clone()),
+        };
         if let Some(keys) = &layer.internal_api_key {
-            if let Some(i) = keys.iter().position(|key| !is_acceptable_secret(key)) {
-                return Err(invalid(
-                    "internal_api_key",
-                    format!(
-                        "key {} must be 16 to 256 printable ASCII characters without spaces",
-                        i + 1
-                    ),
-                ));
-            }
-            config.internal_api_key = keys.clone();
+            config.internal_api_key = secrets("internal_api_key", keys)?;
+        }
+        if let Some(keys) = &layer.admin_api_key {
+            config.admin_api_key = secrets("admin_api_key", keys)?;
         }
         let bounded = |key: &'static str, value: Option<u64>, min: u64, max: u64| {
             value
@@ -781,6 +797,11 @@ mod tests {
             ("RHIZ_DNS_SERVERS", "1.1.1.1", "dns_servers"),
             ("RHIZ_TRUST_SEEDS", "did:plc:a,alice", "trust_seeds"),
             ("RHIZ_INTERNAL_API_KEY", "short", "internal_api_key"),
+            (
+                "RHIZ_ADMIN_API_KEY",
+                "has spaces in it, long",
+                "admin_api_key",
+            ),
             ("RHIZ_EVENT_QUEUE_CAPACITY", "0", "event_queue_capacity"),
             ("RHIZ_EVENT_WORKERS", "0", "event_workers"),
             ("RHIZ_EVENT_MAX_ATTEMPTS", "1000", "event_max_attempts"),
@@ -860,6 +881,10 @@ mod tests {
         let config = Config {
             database_url: Some("postgres://rhiz:s3cret@db/rhiz".to_owned()),
             ..Config::default()
+        };
+        let config = Config {
+            admin_api_key: vec!["admin-s3cret-0123456789".to_owned()],
+            ..config
         };
         let shown = config.to_masked_toml();
         assert!(!shown.contains("s3cret"), "{shown}");

@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+pub mod answer_cache;
 pub mod api;
 mod app;
 pub mod apply;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub pipeline: rhiz_events::Pipeline<rhiz_protocol::Event>,
     /// The latest trust metrics, recomputed in the background.
     pub trust: Arc<trust_service::TrustService>,
+    /// Computed answers (see [`answer_cache`]), invalidated by the apply step.
+    pub cache: rhiz_cache::Cache,
     /// This process's exclusive hold on the data directory.
     pub data_dir_lock: Arc<data_dir_lock::DataDirLock>,
     /// When the service started, for `uptime_seconds`.
@@ -96,13 +99,17 @@ pub enum StartError {
     /// The event log could not be opened, or the pipeline configured.
     #[error("cannot start the event pipeline: {0}")]
     Events(#[from] rhiz_events::EventsError),
+    /// The answer cache could not be built.
+    #[error("cannot build the cache: {0}")]
+    Cache(#[from] rhiz_cache::CacheError),
 }
 
 impl AppState {
     /// Starts everything behind the API for `config` over `store`: handle
     /// resolution as configured, the graph loaded from the store, the
-    /// embedded event log in the data directory and the pipeline applying
-    /// it (which first applies whatever the log still holds).
+    /// answer cache, the embedded event log in the data directory and the
+    /// pipeline applying it (which first applies whatever the log still
+    /// holds).
     pub async fn start(
         store: Arc<dyn rhiz_store::Store>,
         config: config::Config,
@@ -129,10 +136,12 @@ impl AppState {
             config.trust_seeds.clone(),
         )
         .await;
+        let cache = answer_cache::build(&config)?;
         let applier = Arc::new(apply::Applier::new(
             Arc::clone(&store),
             Arc::clone(&graph),
             Arc::clone(&changes),
+            cache.clone(),
         ));
         let pipeline = start_pipeline(&config, Arc::clone(&applier)).await?;
         Ok(AppState {
@@ -144,6 +153,7 @@ impl AppState {
             applier,
             pipeline,
             trust,
+            cache,
             data_dir_lock,
             started_at: std::time::Instant::now(),
         })

@@ -7,12 +7,13 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use rhiz_protocol::Did;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::metrics::{lookup, DidMetrics, Figures};
+use super::metrics::{cached_lookup, Figures, Served};
 use super::rfc3339;
 use super::scale::to_fraction;
+use crate::answer_cache::{graph_stamp, NETWORK};
 use crate::AppState;
 
 /// The analytics routes, relative to `/api/v1`.
@@ -25,14 +26,14 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// The metrics of a DID in the path, or 404: not a DID, or neither an
 /// entity nor a relationship known for it.
-async fn metrics_of(state: &AppState, entity_id: &str) -> Result<(Did, DidMetrics), ApiError> {
+async fn metrics_of(state: &AppState, entity_id: &str) -> Result<(Did, Served), ApiError> {
     let not_found = || {
         ApiError::not_found(format!(
             "no entity and no relationship known for {entity_id}"
         ))
     };
     let did: Did = entity_id.parse().map_err(|_| not_found())?;
-    match lookup(state, &did).await? {
+    match cached_lookup(state, &did).await? {
         Some(found) => Ok((did, found)),
         None => Err(not_found()),
     }
@@ -49,7 +50,7 @@ struct TrustMetricsResponse {
     relationship_count: u32,
     verified_relationship_count: u32,
     last_calculated: String,
-    seed_source: &'static str,
+    seed_source: String,
 }
 
 async fn trust_metrics(
@@ -66,8 +67,8 @@ async fn trust_metrics(
         consistency: to_fraction(f.consistency),
         relationship_count: f.relationship_count,
         verified_relationship_count: f.verified_relationship_count,
-        last_calculated: rfc3339(found.table.computed_at()),
-        seed_source: found.table.seed_source().as_str(),
+        last_calculated: found.last_calculated,
+        seed_source: found.seed_source,
     }))
 }
 
@@ -139,12 +140,12 @@ async fn trust_health(
         verified_ratio,
         recent_activity: f.recent_relationship_count,
         recommendations: recommendations(&f),
-        last_calculated: rfc3339(found.table.computed_at()),
+        last_calculated: found.last_calculated,
     }))
 }
 
 /// The TS `NetworkStatsResponse` (§2.11), plus `last_calculated`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct NetworkStatsResponse {
     total_entities: usize,
     total_relationships: usize,
@@ -155,12 +156,29 @@ struct NetworkStatsResponse {
 
 /// `GET /analytics/network-stats`. `total_relationships` is the graph's
 /// count now; the per-DID figures come from the latest trust table: DIDs
-/// with relationships, and their mean trust score.
+/// with relationships, and their mean trust score. Cached (class `network`)
+/// under the graph stamp, so any change to the graph or a new table is a
+/// new key.
 ///
 /// Entities without any relationship are not counted, and
 /// `verified_entities` is 0: the store offers no entity count, and nothing
 /// sets an entity's `verified` flag yet.
-async fn network_stats(State(state): State<AppState>) -> Json<NetworkStatsResponse> {
+async fn network_stats(
+    State(state): State<AppState>,
+) -> Result<Json<NetworkStatsResponse>, ApiError> {
+    let stamp = graph_stamp(&state);
+    let owned = state.clone();
+    let compute =
+        move || async move { Ok::<_, std::convert::Infallible>(compute_network_stats(&owned)) };
+    Ok(Json(
+        state
+            .cache
+            .get_or_compute(NETWORK, &stamp, &[], compute)
+            .await?,
+    ))
+}
+
+fn compute_network_stats(state: &AppState) -> NetworkStatsResponse {
     let total_relationships = state.graph.read().relationship_count();
     let table = state.trust.current();
     let (participants, score_sum) = table
@@ -173,13 +191,13 @@ async fn network_stats(State(state): State<AppState>) -> Json<NetworkStatsRespon
         0 => 0.0,
         n => score_sum as f64 / n as f64 / 100.0,
     };
-    Json(NetworkStatsResponse {
+    NetworkStatsResponse {
         total_entities: participants,
         total_relationships,
         avg_trust_score,
         verified_entities: 0,
         last_calculated: rfc3339(table.computed_at()),
-    })
+    }
 }
 
 #[cfg(test)]

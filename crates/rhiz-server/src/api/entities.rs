@@ -1,4 +1,7 @@
-//! REST `/api/v1/entities` (CONTRACT.md §2.1–§2.6).
+//! REST `/api/v1/entities` (CONTRACT.md §2.1–§2.6). Reads go through the
+//! answer cache (class `profile`); writes invalidate it before they answer.
+
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::validate::{Checks, Origin};
+use crate::answer_cache::{self, handle_tag, PROFILE};
 use crate::AppState;
 
 /// Entity types the REST API accepts.
@@ -36,7 +40,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// The REST entity object (§2.1). Absent optional fields are `null`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct EntityView {
     did: String,
     id: String,
@@ -229,7 +233,11 @@ async fn create_entity(
 ) -> Result<impl IntoResponse, ApiError> {
     let new = body.validate(Utc::now())?;
     match state.store.create_entity(&new).await {
-        Ok(entity) => Ok((StatusCode::CREATED, Json(EntityView::from(entity)))),
+        Ok(entity) => {
+            answer_cache::invalidate_entity(&state.cache, &entity.did, entity.handle.as_ref())
+                .await;
+            Ok((StatusCode::CREATED, Json(EntityView::from(entity))))
+        }
         Err(StoreError::Conflict { field: "did", .. }) => Err(ApiError::bad_request(format!(
             "entity {} already exists",
             new.did
@@ -241,15 +249,61 @@ async fn create_entity(
     }
 }
 
+/// The entity of `did` as served, from the cache (class `profile`, tagged
+/// with the DID).
+async fn entity_view(state: &AppState, did: &Did) -> Result<Option<EntityView>, ApiError> {
+    let store = Arc::clone(&state.store);
+    let owned = did.clone();
+    let compute = move || async move {
+        Ok::<_, StoreError>(store.get_entity(&owned).await?.map(EntityView::from))
+    };
+    Ok(state
+        .cache
+        .get_or_compute(PROFILE, did.as_str(), &[did.as_str()], compute)
+        .await?)
+}
+
 async fn get_entity(
     State(state): State<AppState>,
     Path(did): Path<String>,
 ) -> Result<Json<EntityView>, ApiError> {
     let not_found = || ApiError::not_found(format!("entity {did} not found"));
     let parsed: Did = did.parse().map_err(|_| not_found())?;
-    match state.store.get_entity(&parsed).await? {
-        Some(entity) => Ok(Json(entity.into())),
-        None => Err(not_found()),
+    entity_view(&state, &parsed)
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
+}
+
+/// The stored entity holding `handle`. The handle's DID is cached (key
+/// and tag `handle:<handle>`, invalidated when an entity takes the handle),
+/// the entity through [`entity_view`]; an entity that no longer holds the
+/// handle means the cached DID is out of date, and the store answers.
+async fn entity_by_stored_handle(
+    state: &AppState,
+    handle: &Handle,
+) -> Result<Option<EntityView>, ApiError> {
+    let key = handle_tag(handle);
+    let store = Arc::clone(&state.store);
+    let owned = handle.clone();
+    let compute = move || async move {
+        let found = store.get_entity_by_handle(&owned).await?;
+        Ok::<_, StoreError>(found.map(|entity| entity.did.into_string()))
+    };
+    let did: Option<String> = state
+        .cache
+        .get_or_compute(PROFILE, &key, &[key.as_str()], compute)
+        .await?;
+    let Some(did) = did.and_then(|did| did.parse::<Did>().ok()) else {
+        return Ok(None);
+    };
+    match entity_view(state, &did).await? {
+        Some(entity) if entity.handle.as_deref() == Some(handle.as_str()) => Ok(Some(entity)),
+        _ => Ok(state
+            .store
+            .get_entity_by_handle(handle)
+            .await?
+            .map(EntityView::from)),
     }
 }
 
@@ -259,8 +313,8 @@ async fn get_entity_by_handle(
 ) -> Result<Json<EntityView>, ApiError> {
     let not_found = || ApiError::not_found(format!("no entity with handle {handle}"));
     let parsed: Handle = handle.parse().map_err(|_| not_found())?;
-    if let Some(entity) = state.store.get_entity_by_handle(&parsed).await? {
-        return Ok(Json(entity.into()));
+    if let Some(entity) = entity_by_stored_handle(&state, &parsed).await? {
+        return Ok(Json(entity));
     }
     let Some(resolver) = &state.handles else {
         return Err(not_found());
@@ -268,10 +322,10 @@ async fn get_entity_by_handle(
     let Some(did) = resolver.resolve(&parsed).await else {
         return Err(not_found());
     };
-    match state.store.get_entity(&did).await? {
-        Some(entity) => Ok(Json(entity.into())),
-        None => Err(not_found()),
-    }
+    entity_view(&state, &did)
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
 }
 
 async fn update_entity(
@@ -282,7 +336,10 @@ async fn update_entity(
     let did = parse_path_did(&did)?;
     let patch = body.validate()?;
     match state.store.update_entity(&did, &patch, Utc::now()).await {
-        Ok(entity) => Ok(Json(entity.into())),
+        Ok(entity) => {
+            answer_cache::invalidate_entity(&state.cache, &did, entity.handle.as_ref()).await;
+            Ok(Json(entity.into()))
+        }
         Err(StoreError::NotFound { .. }) => {
             Err(ApiError::not_found(format!("entity {did} not found")))
         }
@@ -299,7 +356,10 @@ async fn delete_entity(
 ) -> Result<StatusCode, ApiError> {
     let did = parse_path_did(&did)?;
     match state.store.delete_entity(&did).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            answer_cache::invalidate_entity(&state.cache, &did, None).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::NotFound { .. }) => {
             Err(ApiError::not_found(format!("entity {did} not found")))
         }

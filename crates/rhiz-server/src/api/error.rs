@@ -253,3 +253,35 @@ impl IntoResponse for XrpcError {
         response
     }
 }
+
+/// Whether a cache failure is a store that cannot be reached right now: a
+/// computation of a cached answer failed with a retryable store error.
+fn store_unavailable(error: &rhiz_cache::CacheError) -> bool {
+    match error {
+        rhiz_cache::CacheError::Compute(cause) => {
+            let cause: &(dyn std::error::Error + 'static) = &**cause;
+            cause
+                .downcast_ref::<rhiz_store::StoreError>()
+                .is_some_and(rhiz_store::StoreError::is_retryable)
+        }
+        _ => false,
+    }
+}
+
+impl From<rhiz_cache::CacheError> for ApiError {
+    /// 503 when the answer's computation found the store unavailable (as
+    /// [`From<StoreError>`](rhiz_store::StoreError)), else 500.
+    fn from(error: rhiz_cache::CacheError) -> Self {
+        if store_unavailable(&error) {
+            ApiError::unavailable("the database is unavailable, try again later", error)
+        } else {
+            ApiError::internal(error)
+        }
+    }
+}
+
+impl From<rhiz_cache::CacheError> for XrpcError {
+    fn from(error: rhiz_cache::CacheError) -> Self {
+        XrpcError::internal(error)
+    }
+}

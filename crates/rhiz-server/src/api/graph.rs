@@ -1,6 +1,8 @@
 //! REST `/api/v1/graph` (CONTRACT.md §2.7, §2.8): the SDKs' path and
 //! neighbors calls, snake_case with strengths as fractions 0.0–1.0.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::routing::{get, post};
@@ -14,6 +16,7 @@ use super::json_body::JsonBody;
 use super::params::QueryParams;
 use super::scale::{threshold_from_fraction, to_fraction};
 use super::validate::{Checks, Origin};
+use crate::answer_cache::{graph_stamp, PATHS};
 use crate::AppState;
 
 /// The graph routes, relative to `/api/v1`.
@@ -75,7 +78,7 @@ impl FindPathBody {
 }
 
 /// A hop of the REST path.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct RestHop {
     from: String,
     to: String,
@@ -84,7 +87,7 @@ struct RestHop {
 }
 
 /// The REST `GraphPath`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct RestPath {
     from: String,
     to: String,
@@ -94,20 +97,39 @@ struct RestPath {
 }
 
 /// `POST /graph/find-path`: the single strongest path; 404 when there is
-/// none, including `from == to` (as the prototype).
+/// none, including `from == to` (as the prototype). Cached (class `paths`)
+/// under the graph stamp and the canonical query.
 async fn find_path(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<FindPathBody>,
 ) -> Result<Json<RestPath>, ApiError> {
     let (from, to, query) = body.validate()?;
-    let found = state.graph.read().find_paths(&from, &to, &query);
-    let no_path = || ApiError::not_found(format!("no path from {from} to {to}"));
-    let path = match found {
-        Ok(paths) => paths.into_iter().next().ok_or_else(no_path)?,
-        Err(GraphError::UnknownDid(_) | GraphError::SameEndpoints(_)) => return Err(no_path()),
-        Err(error) => return Err(ApiError::internal(error)),
+    let key = format!("{}:rest:{from}:{to}:{query:?}", graph_stamp(&state));
+    let tags = [from.as_str(), to.as_str()];
+    let (graph, owned_from, owned_to) = (Arc::clone(&state.graph), from.clone(), to.clone());
+    let compute =
+        move || async move { strongest_path(&graph.read(), &owned_from, &owned_to, &query) };
+    let path = state
+        .cache
+        .get_or_compute(PATHS, &key, &tags, compute)
+        .await?;
+    path.map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no path from {from} to {to}")))
+}
+
+/// The strongest path as REST renders it; `None` when there is none.
+fn strongest_path(
+    graph: &Graph,
+    from: &Did,
+    to: &Did,
+    query: &PathQuery,
+) -> Result<Option<RestPath>, GraphError> {
+    let path = match graph.find_paths(from, to, query) {
+        Ok(paths) => paths.into_iter().next(),
+        Err(GraphError::UnknownDid(_) | GraphError::SameEndpoints(_)) => None,
+        Err(error) => return Err(error),
     };
-    Ok(Json(RestPath {
+    Ok(path.map(|path| RestPath {
         from: from.to_string(),
         to: to.to_string(),
         distance: path.hops.len(),

@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::cache_admin;
 use crate::AppState;
 
 /// `GET /`, `GET /health`, `GET /health/ready` (alias `/ready`) and
@@ -55,10 +56,17 @@ fn pipeline_status(state: &AppState, metrics: &rhiz_events::MetricsSnapshot) -> 
 }
 
 /// Readiness: 200 `ready` when the store answers and the pipeline takes
-/// events, else 503 `degraded` (CONTRACT.md §5). The cache has no remote
-/// tier yet, so it cannot fail.
+/// events, else 503 `degraded` (CONTRACT.md §5).
+///
+/// `checks.cache` is `degraded` while Redis is unreachable (or the breaker
+/// is not closed), but readiness stays 200: the contract ties the 503 to
+/// the overall status only, and an instance without Redis still answers
+/// every request correctly from L1 and its computations. Taking instances
+/// out of rotation because the Redis they all share is down would turn a
+/// slower service into none. The L1 tier cannot fail, so the cache is never
+/// `unhealthy`.
 async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database = database(&state).await;
+    let (database, cache) = tokio::join!(database(&state), state.cache.health());
     let pipeline = pipeline_status(&state, &state.pipeline.metrics());
     let ready = database.is_ok() && pipeline == "healthy";
     let status = if ready {
@@ -72,7 +80,7 @@ async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             "status": if ready { "ready" } else { "degraded" },
             "checks": {
                 "database": if database.is_ok() { "healthy" } else { "unhealthy" },
-                "cache": "healthy",
+                "cache": cache_admin::status(&cache),
                 "event_pipeline": pipeline,
             },
             "timestamp": unix_seconds(),
@@ -83,7 +91,9 @@ async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 /// The state of every dependency, always 200 with the overall status in the body.
 async fn detailed(State(state): State<AppState>) -> Json<Value> {
     let round2 = |x: f64| (x * 100.0).round() / 100.0;
-    let database = match database(&state).await {
+    let (database, cache) = tokio::join!(database(&state), state.cache.health());
+    let cache = cache_admin::summary(&state, &cache);
+    let database = match database {
         Ok(latency_ms) => json!({"status": "healthy", "latency_ms": round2(latency_ms)}),
         Err(error) => json!({"status": "unhealthy", "error": error}),
     };
@@ -106,7 +116,9 @@ async fn detailed(State(state): State<AppState>) -> Json<Value> {
         }),
         Err(error) => json!({"status": "unhealthy", "error": error.to_string()}),
     };
-    let healthy = database["status"] == "healthy" && event_pipeline["status"] != "unhealthy";
+    let healthy = database["status"] == "healthy"
+        && cache["status"] == "healthy"
+        && event_pipeline["status"] != "unhealthy";
     Json(json!({
         "status": if healthy { "healthy" } else { "degraded" },
         "uptime_seconds": state.started_at.elapsed().as_secs(),
@@ -114,11 +126,7 @@ async fn detailed(State(state): State<AppState>) -> Json<Value> {
         "environment": state.config.environment.as_str(),
         "dependencies": {
             "database": database,
-            "cache": {
-                "status": "healthy", "backend": "none", "has_fallback": false,
-                "hit_rate": 0.0, "total_keys": 0, "memory_usage_mb": 0.0,
-                "stats": {"hit_rate": 0.0, "total_keys": 0, "hits": 0, "misses": 0, "memory_mb": 0.0},
-            },
+            "cache": cache,
             "event_pipeline": event_pipeline,
         },
         "timestamp": unix_seconds(),

@@ -26,8 +26,8 @@ use rhiz_protocol::Event;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api_key::INTERNAL;
 use super::error::{retry_after_seconds, ApiError, ValidationIssue};
-use super::internal_key;
 use super::json_body::JsonBody;
 use crate::ingest::{self, IngestError};
 use crate::AppState;
@@ -54,9 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// The key check alone, for routes without a body.
 fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = internal_key::presented(headers)
-        .ok_or_else(|| ApiError::validation(vec![internal_key::missing()]))?;
-    internal_key::authorize(presented, &state.config.internal_api_key)
+    INTERNAL.check(headers, &state.config.internal_api_key)
 }
 
 async fn enqueue_one(
@@ -64,11 +62,11 @@ async fn enqueue_one(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let presented = internal_key::presented(&headers);
+    let presented = INTERNAL.presented(&headers);
     let parsed = ingest::parse_ingestion_body(&body, Utc::now());
     let mut issues = Vec::new();
     if presented.is_none() {
-        issues.push(internal_key::missing());
+        issues.push(INTERNAL.missing());
     }
     if let Err(IngestError::Schema {
         field,
@@ -85,7 +83,7 @@ async fn enqueue_one(
     if !issues.is_empty() {
         return Err(ApiError::validation(issues));
     }
-    internal_key::authorize(
+    INTERNAL.authorize(
         presented.unwrap_or_default(),
         &state.config.internal_api_key,
     )?;
@@ -140,17 +138,17 @@ async fn enqueue_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let presented = internal_key::presented(&headers);
+    let presented = INTERNAL.presented(&headers);
     let items = batch_items(&body);
     let items = match (presented, items) {
         (Some(presented), Ok(items)) => {
-            internal_key::authorize(presented, &state.config.internal_api_key)?;
+            INTERNAL.authorize(presented, &state.config.internal_api_key)?;
             items
         }
         (presented, items) => {
             let issues = presented
                 .is_none()
-                .then(internal_key::missing)
+                .then(|| INTERNAL.missing())
                 .into_iter()
                 .chain(items.err().map(|issue| *issue))
                 .collect();

@@ -1,6 +1,7 @@
 //! One DID's trust metrics as both families serve them (REST analytics
-//! §2.9–§2.10, XRPC `net.rhiz.trust.*`): which DIDs have metrics, and
-//! when a reader waits for a fresher table.
+//! §2.9–§2.10, XRPC `net.rhiz.trust.*`): which DIDs have metrics, when a
+//! reader waits for a fresher table, and the cached answer (class `trust`,
+//! keyed by the current table, tagged with the DID).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,10 @@ use std::time::Duration;
 use rhiz_graph::{TrustMetrics, TrustTable};
 use rhiz_protocol::Did;
 use rhiz_store::StoreError;
+use serde::{Deserialize, Serialize};
 
+use super::rfc3339;
+use crate::answer_cache::{table_stamp, TRUST};
 use crate::AppState;
 
 /// How long a read waits for a table that includes a DID the graph learned
@@ -26,7 +30,7 @@ pub(super) struct DidMetrics {
 }
 
 /// The served figures of one DID, on the 0–100 scale.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Figures {
     pub(super) trust_score: u8,
     pub(super) reputation: u8,
@@ -87,4 +91,45 @@ pub(super) async fn lookup(state: &AppState, did: &Did) -> Result<Option<DidMetr
     }
     let figures = table.get(did).map(Figures::from).unwrap_or_default();
     Ok(Some(DidMetrics { table, figures }))
+}
+
+/// A DID's metrics as served and cached: the figures and what the
+/// responses say of their table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Served {
+    pub(super) figures: Figures,
+    /// When the table was computed, RFC 3339.
+    pub(super) last_calculated: String,
+    /// Where the table's seeds came from.
+    pub(super) seed_source: String,
+}
+
+impl From<&DidMetrics> for Served {
+    fn from(found: &DidMetrics) -> Self {
+        Served {
+            figures: found.figures,
+            last_calculated: rfc3339(found.table.computed_at()),
+            seed_source: found.table.seed_source().as_str().to_owned(),
+        }
+    }
+}
+
+/// [`lookup`] through the cache. The key names the current table, so a
+/// cached answer is never older than the table the uncached path would
+/// use; the DID's tag is invalidated by every change naming it (which is
+/// what can turn a 404 or zero figures into figures).
+pub(super) async fn cached_lookup(
+    state: &AppState,
+    did: &Did,
+) -> Result<Option<Served>, rhiz_cache::CacheError> {
+    let key = format!("{}:{did}", table_stamp(&state.trust.current()));
+    let (owned_state, owned_did) = (state.clone(), did.clone());
+    let compute = move || async move {
+        let found = lookup(&owned_state, &owned_did).await?;
+        Ok::<_, StoreError>(found.as_ref().map(Served::from))
+    };
+    state
+        .cache
+        .get_or_compute(TRUST, &key, &[did.as_str()], compute)
+        .await
 }

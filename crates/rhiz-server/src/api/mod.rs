@@ -2,13 +2,14 @@
 //! health routes, each family with its own error shape.
 
 mod analytics;
+mod api_key;
 mod attestations;
+mod cache_admin;
 mod entities;
 mod error;
 mod graph;
 mod health;
 mod internal_events;
-mod internal_key;
 mod json_body;
 mod metrics;
 mod params;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(attestations::routes())
         .merge(graph::routes())
         .merge(analytics::routes())
+        .merge(cache_admin::routes())
         .merge(xrpc::routes());
     Router::new()
         .merge(health::routes())

@@ -2,6 +2,7 @@
 //! `net.rhiz.conviction.listAttestations` (CONTRACT.md §3.1, §3.2, §3.5).
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -10,13 +11,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rhiz_graph::Conviction;
 use rhiz_protocol::AtUri;
 use rhiz_store::StoredAttestation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::XrpcError;
 use super::params::QueryParams;
 use super::profiles::{Attester, Profiles};
 use super::rfc3339;
+use crate::answer_cache::{graph_stamp, CONVICTION};
 use crate::AppState;
 
 /// The attestation types `listAttestations` filters on.
@@ -25,7 +27,7 @@ const ATTESTATION_TYPES: [&str; 4] = ["verify", "dispute", "strengthen", "weaken
 const ATTESTATION_NSID: &str = "net.rhiz.relationship.attestation";
 
 /// `net.rhiz.conviction.defs#convictionScore`, every field sent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConvictionScore {
     score: u8,
@@ -35,7 +37,7 @@ struct ConvictionScore {
     strengthen_count: u32,
     weaken_count: u32,
     last_updated: String,
-    trend: &'static str,
+    trend: String,
     top_attester_reputation: u8,
 }
 
@@ -49,7 +51,7 @@ impl From<Conviction> for ConvictionScore {
             strengthen_count: c.strengthen_count,
             weaken_count: c.weaken_count,
             last_updated: rfc3339(c.last_updated),
-            trend: c.trend.as_str(),
+            trend: c.trend.as_str().to_owned(),
             top_attester_reputation: c.top_attester_reputation,
         }
     }
@@ -64,18 +66,29 @@ pub(super) struct ScoreOutput {
 
 /// `net.rhiz.conviction.getScore`: the conviction of a record as the graph
 /// holds it now; 404 `RecordNotFound` when neither the record nor any
-/// attestation of it is known.
+/// attestation of it is known. Cached (class `conviction`) under the graph
+/// stamp, which also names the trust table whose reputations weigh it.
 pub(super) async fn get_score(
     State(state): State<AppState>,
     uri: Uri,
 ) -> Result<Json<ScoreOutput>, XrpcError> {
     let params = QueryParams::from_uri(&uri)?;
     let target: AtUri = params.required_parsed("uri")?;
-    let conviction = state.graph.read().conviction(&target, Utc::now());
-    match conviction {
+    let key = format!("{}:{target}", graph_stamp(&state));
+    let (graph, owned) = (Arc::clone(&state.graph), target.clone());
+    let compute = move || async move {
+        let conviction = graph.read().conviction(&owned, Utc::now());
+        Ok::<_, std::convert::Infallible>(conviction.map(ConvictionScore::from))
+    };
+    let tags = [target.as_str()];
+    match state
+        .cache
+        .get_or_compute(CONVICTION, &key, &tags, compute)
+        .await?
+    {
         Some(conviction) => Ok(Json(ScoreOutput {
             uri: target.into_string(),
-            conviction: conviction.into(),
+            conviction,
         })),
         None => Err(XrpcError::not_found(
             "RecordNotFound",

@@ -1,23 +1,27 @@
 //! XRPC `net.rhiz.graph.findPath` and `net.rhiz.graph.getNeighbors`
-//! (CONTRACT.md §3.3, §3.4), answered from the in-memory graph.
+//! (CONTRACT.md §3.3, §3.4), answered from the in-memory graph; paths
+//! through the answer cache (class `paths`).
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::Uri;
 use axum::Json;
-use rhiz_graph::{GraphError, NeighborQuery, Path, PathQuery};
+use rhiz_graph::{Graph, GraphError, NeighborQuery, Path, PathQuery};
 use rhiz_protocol::{AtUri, Did};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::XrpcError;
 use super::params::QueryParams;
 use super::profiles::{EntityView, Profiles};
+use crate::answer_cache::{graph_stamp, PATHS};
 use crate::AppState;
 
 /// How many paths `findPath` returns at most (implementation-defined, ≥ 1).
 const PATHS_RETURNED: usize = 5;
 
 /// `net.rhiz.graph.defs#graphHop`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GraphHop {
     from: String,
@@ -28,7 +32,7 @@ struct GraphHop {
 }
 
 /// `net.rhiz.graph.defs#graphPath`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GraphPath {
     from: String,
@@ -61,7 +65,7 @@ impl GraphPath {
 }
 
 /// The output of `findPath`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct PathList {
     paths: Vec<GraphPath>,
 }
@@ -87,17 +91,34 @@ pub(super) async fn find_path(
             "from and to are the same DID: a path needs two",
         ));
     }
-    let paths = match state.graph.read().find_paths(&from, &to, &query) {
+    let key = format!("{}:xrpc:{from}:{to}:{query:?}", graph_stamp(&state));
+    let tags = [from.as_str(), to.as_str()];
+    let (graph, owned_from, owned_to) = (Arc::clone(&state.graph), from.clone(), to.clone());
+    let compute = move || async move {
+        let found = path_list(&graph.read(), &owned_from, &owned_to, &query);
+        Ok::<_, std::convert::Infallible>(found)
+    };
+    let found = state
+        .cache
+        .get_or_compute(PATHS, &key, &tags, compute)
+        .await?;
+    found.map(Json).map_err(XrpcError::invalid_request)
+}
+
+/// The paths found, or why the query is invalid (cached as it is: the
+/// message depends only on the query and the graph).
+fn path_list(graph: &Graph, from: &Did, to: &Did, query: &PathQuery) -> Result<PathList, String> {
+    let paths = match graph.find_paths(from, to, query) {
         Ok(paths) => paths,
         Err(GraphError::UnknownDid(_)) => Vec::new(),
-        Err(error) => return Err(XrpcError::invalid_request(error.to_string())),
+        Err(error) => return Err(error.to_string()),
     };
-    Ok(Json(PathList {
+    Ok(PathList {
         paths: paths
             .into_iter()
-            .map(|path| GraphPath::new(&from, &to, path))
+            .map(|path| GraphPath::new(from, to, path))
             .collect(),
-    }))
+    })
 }
 
 /// One item of `neighborsList`.

@@ -1,7 +1,8 @@
 //! XRPC `net.rhiz.trust.getMetrics` and `net.rhiz.trust.getMetricsBatch`:
 //! the trust metrics of DIDs as `net.rhiz.trust.defs#trustMetrics`
 //! (integers 0–100, camelCase), with where the seeds came from and, on
-//! request (`explain=true`), every input that produced them.
+//! request (`explain=true`), every input that produced them. Answers
+//! without the explanation come from the answer cache (class `trust`).
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -11,7 +12,7 @@ use rhiz_protocol::Did;
 use serde::Serialize;
 
 use super::error::XrpcError;
-use super::metrics::{lookup, DidMetrics};
+use super::metrics::{cached_lookup, lookup, Served};
 use super::params::QueryParams;
 use super::rfc3339;
 use crate::AppState;
@@ -31,13 +32,13 @@ pub(super) struct MetricsView {
     relationship_count: u32,
     verified_relationship_count: u32,
     last_calculated: String,
-    seed_source: &'static str,
+    seed_source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<ExplanationView>,
 }
 
 impl MetricsView {
-    fn new(did: &Did, found: &DidMetrics, explain: bool) -> Self {
+    fn new(did: &Did, found: Served, explanation: Option<ExplanationView>) -> Self {
         let f = found.figures;
         MetricsView {
             entity_did: did.to_string(),
@@ -47,13 +48,29 @@ impl MetricsView {
             consistency: f.consistency,
             relationship_count: f.relationship_count,
             verified_relationship_count: f.verified_relationship_count,
-            last_calculated: rfc3339(found.table.computed_at()),
-            seed_source: found.table.seed_source().as_str(),
-            explanation: explain
-                .then(|| found.table.explain(did).map(ExplanationView::from))
-                .flatten(),
+            last_calculated: found.last_calculated,
+            seed_source: found.seed_source,
+            explanation,
         }
     }
+}
+
+/// The view of `did`'s metrics, or `None` when it is unknown. Without
+/// `explain` the answer is cached; with it, computed (the explanation
+/// needs the whole table, and is a debugging aid).
+async fn metrics_view(
+    state: &AppState,
+    did: &Did,
+    explain: bool,
+) -> Result<Option<MetricsView>, XrpcError> {
+    if !explain {
+        let found = cached_lookup(state, did).await?;
+        return Ok(found.map(|found| MetricsView::new(did, found, None)));
+    }
+    Ok(lookup(state, did).await?.map(|found| {
+        let explanation = found.table.explain(did).map(ExplanationView::from);
+        MetricsView::new(did, Served::from(&found), explanation)
+    }))
 }
 
 /// The inputs of one DID's metrics ([`Explanation`]), camelCase.
@@ -118,8 +135,8 @@ pub(super) async fn get_metrics(
     let params = QueryParams::from_uri(&uri)?;
     let did: Did = params.required_parsed("did")?;
     let explain = params.boolean("explain", false)?;
-    match lookup(&state, &did).await? {
-        Some(found) => Ok(Json(MetricsView::new(&did, &found, explain))),
+    match metrics_view(&state, &did, explain).await? {
+        Some(view) => Ok(Json(view)),
         None => Err(XrpcError::not_found(
             "NotFound",
             format!("no entity and no relationship known for {did}"),
@@ -159,8 +176,8 @@ pub(super) async fn get_metrics_batch(
         not_found: Vec::new(),
     };
     for did in dids {
-        match lookup(&state, &did).await? {
-            Some(found) => batch.metrics.push(MetricsView::new(&did, &found, explain)),
+        match metrics_view(&state, &did, explain).await? {
+            Some(view) => batch.metrics.push(view),
             None => batch.not_found.push(did.into_string()),
         }
     }

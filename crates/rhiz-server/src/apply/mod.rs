@@ -1,6 +1,9 @@
 //! Apply: the only writer. One handler per event kind: the protocol's
-//! indexing rules, one store write, the graph update, then one change on the
-//! [`ChangeFeed`].
+//! indexing rules, one store write, the graph update, the invalidation of
+//! the cached answers it may change, then one change on the [`ChangeFeed`].
+//! The invalidation is awaited before the change is published and the
+//! event settled, so no answer cached before the event is served once it is
+//! applied (see [`crate::answer_cache`]).
 //!
 //! The pipeline delivers each event at least once, in order per record URI.
 //! Apply makes that exactly once in effect: a create or update whose
@@ -44,12 +47,21 @@ pub enum Applied {
 }
 
 /// Applies [`Event`]s to the store and the graph; the pipeline's handler.
-#[derive(Debug)]
 pub struct Applier {
     store: Arc<dyn Store>,
     graph: Arc<LiveGraph>,
     feed: Arc<ChangeFeed>,
+    cache: rhiz_cache::Cache,
     watchers: watch::Watchers,
+}
+
+impl std::fmt::Debug for Applier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applier")
+            .field("store", &self.store.backend())
+            .field("feed", &self.feed)
+            .finish_non_exhaustive()
+    }
 }
 
 #[async_trait]
@@ -62,12 +74,19 @@ impl Handler<Event> for Applier {
 }
 
 impl Applier {
-    /// An applier writing to `store` and `graph` and publishing on `feed`.
-    pub fn new(store: Arc<dyn Store>, graph: Arc<LiveGraph>, feed: Arc<ChangeFeed>) -> Self {
+    /// An applier writing to `store` and `graph`, invalidating in `cache`
+    /// and publishing on `feed`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        graph: Arc<LiveGraph>,
+        feed: Arc<ChangeFeed>,
+        cache: rhiz_cache::Cache,
+    ) -> Self {
         Self {
             store,
             graph,
             feed,
+            cache,
             watchers: watch::Watchers::default(),
         }
     }
@@ -101,9 +120,9 @@ impl Applier {
                 self.put_profile(event, uri, cid, record).await
             }
             EventBody::EntityProfileDeleted => self.delete_profile(event, record_uri(event)?).await,
-            EventBody::TrustInvalidated { .. } => {
-                Ok(self.publish(event, None, vec![event.author().clone()]))
-            }
+            EventBody::TrustInvalidated { .. } => Ok(self
+                .publish(event, None, vec![event.author().clone()])
+                .await),
         }
     }
 
@@ -139,7 +158,7 @@ impl Applier {
         if let Some(previous) = previous {
             dids.extend(previous.participants);
         }
-        Ok(self.publish(event, Some(uri), dids))
+        Ok(self.publish(event, Some(uri), dids).await)
     }
 
     async fn delete_relationship(
@@ -160,7 +179,9 @@ impl Applier {
             .await
             .map_err(store_error)?;
         self.graph.write().remove_relationship(uri);
-        Ok(self.publish(event, Some(uri), previous.participants.to_vec()))
+        Ok(self
+            .publish(event, Some(uri), previous.participants.to_vec())
+            .await)
     }
 
     async fn put_attestation(
@@ -195,7 +216,7 @@ impl Applier {
             .write()
             .upsert_attestation(AttestationInput::from_record(uri.clone(), record))
             .map_err(permanent)?;
-        Ok(self.publish(event, Some(uri), dids))
+        Ok(self.publish(event, Some(uri), dids).await)
     }
 
     async fn delete_attestation(
@@ -220,7 +241,7 @@ impl Applier {
         {
             dids.extend(target.participants);
         }
-        Ok(self.publish(event, Some(uri), dids))
+        Ok(self.publish(event, Some(uri), dids).await)
     }
 
     async fn put_profile(
@@ -250,7 +271,7 @@ impl Applier {
                     .map_err(store_error)?;
             }
         }
-        Ok(self.publish(event, Some(uri), vec![did.clone()]))
+        Ok(self.publish(event, Some(uri), vec![did.clone()]).await)
     }
 
     /// Deletes the entity the profile made. An entity made through the REST
@@ -267,19 +288,22 @@ impl Applier {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(store_error(error)),
         }
-        Ok(self.publish(event, Some(uri), vec![did.clone()]))
+        Ok(self.publish(event, Some(uri), vec![did.clone()]).await)
     }
 
-    fn publish(&self, event: &Event, uri: Option<&AtUri>, mut dids: Vec<Did>) -> Applied {
+    /// Invalidates what the change may have changed, then publishes it.
+    async fn publish(&self, event: &Event, uri: Option<&AtUri>, mut dids: Vec<Did>) -> Applied {
         dids.sort();
         dids.dedup();
-        Applied::Changed(self.feed.publish(Change {
+        let change = Change {
             seq: 0,
             event_id: event.id().as_str().to_owned(),
             kind: event.kind(),
             uri: uri.cloned(),
             dids,
-        }))
+        };
+        crate::answer_cache::invalidate_change(&self.cache, &change).await;
+        Applied::Changed(self.feed.publish(change))
     }
 }
 
