@@ -37,6 +37,10 @@ pub struct PipelineConfig {
     /// Seed of the jitter random number generator, for reproducible tests.
     /// Default: none (seeded from the operating system).
     pub jitter_seed: Option<u64>,
+    /// Most ready events a worker hands to [`Handler::apply_batch`](crate::Handler::apply_batch)
+    /// at once (events of different keys; each key still one at a time).
+    /// Default 1: one event per call.
+    pub apply_batch_max: usize,
 }
 
 impl Default for PipelineConfig {
@@ -53,6 +57,7 @@ impl Default for PipelineConfig {
             retry_after_min: Duration::from_millis(100),
             retry_after_max: Duration::from_secs(30),
             jitter_seed: None,
+            apply_batch_max: 1,
         }
     }
 }
@@ -86,6 +91,9 @@ impl PipelineConfig {
                 "lane_weights",
                 "must all be at least 1, or a lane would starve",
             );
+        }
+        if self.apply_batch_max == 0 {
+            return invalid("apply_batch_max", "must be at least 1");
         }
         if self.max_attempts == 0 {
             return invalid("max_attempts", "must be at least 1");

@@ -39,8 +39,23 @@ impl std::error::Error for HandlerError {}
 /// again: a handler that must apply exactly once in effect makes `apply`
 /// idempotent (for Rhiz, by event id or record (URI, CID)).
 #[async_trait]
-pub trait Handler<P>: Send + Sync + 'static {
+pub trait Handler<P: Sync>: Send + Sync + 'static {
     /// Applies one event. A panic counts as a permanent failure: the event
     /// goes to the dead letters and the worker carries on.
     async fn apply(&self, event: &P) -> Result<(), HandlerError>;
+
+    /// Applies several events of different partition keys, returning one
+    /// result per event, in order; each event is then settled, retried or
+    /// dead-lettered on its own. Called with up to
+    /// [`PipelineConfig::apply_batch_max`](crate::PipelineConfig::apply_batch_max)
+    /// events, so a handler can share one storage transaction among them.
+    /// The default applies them one by one. If it panics, the events are
+    /// applied again one by one, so one bad event cannot fail the others.
+    async fn apply_batch(&self, events: &[&P]) -> Vec<Result<(), HandlerError>> {
+        let mut results = Vec::with_capacity(events.len());
+        for event in events {
+            results.push(self.apply(event).await);
+        }
+        results
+    }
 }

@@ -534,16 +534,55 @@ impl<P: Send + Sync + 'static> Shared<P> {
 
     /// Applies one event and settles, retries or dead-letters it. An event
     /// scheduled under a lease since lost is left to the next holder.
-    async fn apply(&self, mut entry: Entry<P>) {
+    async fn apply(&self, entry: Entry<P>) {
         if self.stale(&entry) {
             return;
         }
-        let lane = entry.lane.index();
         let started = Instant::now();
         let result = AssertUnwindSafe(self.handler.apply(&entry.payload))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(HandlerError::Permanent("the handler panicked".into())));
+        self.conclude(entry, result, started).await;
+    }
+
+    /// Applies several events of different keys with one
+    /// [`Handler::apply_batch`] call, then concludes each on its own. After a
+    /// panic, each event is applied again alone.
+    async fn apply_many(&self, entries: Vec<Entry<P>>) {
+        let entries: Vec<Entry<P>> = entries.into_iter().filter(|e| !self.stale(e)).collect();
+        let started = Instant::now();
+        let payloads: Vec<&P> = entries.iter().map(|e| &e.payload).collect();
+        let results = AssertUnwindSafe(self.handler.apply_batch(&payloads))
+            .catch_unwind()
+            .await;
+        drop(payloads);
+        match results {
+            Ok(results) if results.len() == entries.len() => {
+                for (entry, result) in entries.into_iter().zip(results) {
+                    self.conclude(entry, result, started).await;
+                }
+            }
+            _ => {
+                tracing::warn!(
+                    events = entries.len(),
+                    "a batch apply panicked or miscounted; applying its events one by one"
+                );
+                for entry in entries {
+                    self.apply(entry).await;
+                }
+            }
+        }
+    }
+
+    /// Settles, retries or dead-letters an applied event by its result.
+    async fn conclude(
+        &self,
+        mut entry: Entry<P>,
+        result: Result<(), HandlerError>,
+        started: Instant,
+    ) {
+        let lane = entry.lane.index();
         let finished = Instant::now();
         if self.stale(&entry) {
             return;
@@ -624,7 +663,27 @@ async fn work<P: Send + Sync + 'static>(shared: Arc<Shared<P>>) {
         match next {
             Next::Run(entry) => {
                 shared.metrics.busy_workers.fetch_add(1, Ordering::Relaxed);
-                shared.apply(entry).await;
+                let batch_max = shared.config.apply_batch_max;
+                if batch_max > 1 {
+                    let mut entries = vec![entry];
+                    {
+                        let mut scheduler = shared.lock();
+                        let now = Instant::now();
+                        while entries.len() < batch_max {
+                            match scheduler.next(now) {
+                                Next::Run(more) => entries.push(more),
+                                Next::Wait(_) => break,
+                            }
+                        }
+                    }
+                    if entries.len() == 1 {
+                        shared.apply(entries.remove(0)).await;
+                    } else {
+                        shared.apply_many(entries).await;
+                    }
+                } else {
+                    shared.apply(entry).await;
+                }
                 shared.metrics.busy_workers.fetch_sub(1, Ordering::Relaxed);
             }
             Next::Wait(Some(due)) => {

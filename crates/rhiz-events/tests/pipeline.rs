@@ -527,3 +527,103 @@ async fn a_critical_flood_does_not_starve_the_low_lane() {
     assert!(first >= 1, "critical goes first");
     pipeline.shutdown().await.unwrap();
 }
+
+/// Hands batches to a [`Recorder`] event by event, noting each batch's keys.
+#[derive(Default)]
+struct Batching {
+    inner: Recorder,
+    batches: std::sync::Mutex<Vec<Vec<String>>>,
+}
+
+#[rhiz_events::async_trait]
+impl rhiz_events::Handler<Job> for Batching {
+    async fn apply(&self, job: &Job) -> Result<(), rhiz_events::HandlerError> {
+        self.inner.apply(job).await
+    }
+
+    async fn apply_batch(&self, jobs: &[&Job]) -> Vec<Result<(), rhiz_events::HandlerError>> {
+        self.batches
+            .lock()
+            .unwrap()
+            .push(jobs.iter().map(|j| j.key.clone()).collect());
+        let mut results = Vec::new();
+        for job in jobs {
+            results.push(self.inner.apply(job).await);
+        }
+        results
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_hold_distinct_keys_and_each_event_settles_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let handler = Arc::new(Batching::default());
+    let config = PipelineConfig {
+        apply_batch_max: 16,
+        ..test_config()
+    };
+    let log: Arc<dyn EventLog> = open_log(dir.path()).await;
+    let pipeline = rhiz_events::Pipeline::builder(
+        log,
+        handler.clone(),
+        Arc::new(rhiz_events::JsonCodec::new()),
+    )
+    .config(config)
+    .build()
+    .await
+    .unwrap();
+    let jobs: Vec<Job> = (0..400)
+        .map(|i| {
+            let mut job = Job::new(format!("b-{i}"), format!("key-{}", i % 20));
+            job.permanent = i == 123;
+            job.transient_failures = u32::from(i == 77);
+            job
+        })
+        .collect();
+    let outcomes = pipeline
+        .submit_batch(
+            jobs.iter()
+                .map(|j| j.clone().submission(Lane::Normal))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, SubmitOutcome::Accepted { .. })));
+    wait_idle(&pipeline, Duration::from_secs(30)).await;
+
+    let batches = handler.batches.lock().unwrap().clone();
+    assert!(batches.iter().any(|b| b.len() > 1), "events were batched");
+    assert!(batches.iter().all(|b| b.len() <= 16));
+    for batch in &batches {
+        let mut keys = batch.clone();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            batch.len(),
+            "one event per key in a batch: {batch:?}"
+        );
+    }
+    // Per key, attempts follow submission order; the poison event is a dead
+    // letter, the transient one was retried, every other applied once.
+    let attempts = handler.inner.attempts.lock().unwrap().clone();
+    for k in 0..20 {
+        let key = format!("key-{k}");
+        let ids: Vec<usize> = attempts
+            .iter()
+            .filter(|a| a.0 == key)
+            .map(|a| a.1[2..].parse().unwrap())
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "{key} applied out of order");
+    }
+    let applied = handler.inner.applied.lock().unwrap().clone();
+    assert_eq!(applied.len(), 399);
+    assert!(applied.values().all(|&n| n == 1));
+    assert_eq!(handler.inner.overlaps.load(Ordering::SeqCst), 0);
+    assert_eq!(pipeline.log().counts().await.unwrap().dead_letters, 1);
+    pipeline.shutdown().await.unwrap();
+}

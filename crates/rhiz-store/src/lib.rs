@@ -73,7 +73,8 @@ use rhiz_protocol::{AtUri, Did, Handle};
 
 pub use error::{Result, StoreError};
 pub use model::{
-    Entity, EntityPatch, NewEntity, StoredAttestation, StoredRelationship, TrustSnapshot,
+    Entity, EntityPatch, NewEntity, StoreWrite, StoredAttestation, StoredRelationship,
+    TrustSnapshot,
 };
 pub use url::mask_password;
 
@@ -134,6 +135,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The relationship with this URI, if any.
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>>;
+
+    /// Applies `writes` in order in one transaction: all of them or, on
+    /// error, none. Returns, per write, whether it changed a row (upserts
+    /// always do; a delete of an unknown URI does not). This is how the
+    /// apply step writes many events for the price of one commit.
+    async fn write_batch(&self, writes: &[StoreWrite<'_>]) -> Result<Vec<bool>>;
 
     /// Deletes the relationship and its participants; `false` if the URI was
     /// unknown. Attestations of it stay stored.

@@ -225,3 +225,29 @@ where
         _ => String::new(),
     })
 }
+
+/// One write of [`Store::write_batch`](crate::Store::write_batch), borrowing
+/// what it writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StoreWrite<'a> {
+    /// As [`Store::upsert_relationship`](crate::Store::upsert_relationship).
+    UpsertRelationship(&'a StoredRelationship),
+    /// As [`Store::delete_relationship`](crate::Store::delete_relationship).
+    DeleteRelationship(&'a AtUri),
+    /// As [`Store::upsert_attestation`](crate::Store::upsert_attestation).
+    UpsertAttestation(&'a StoredAttestation),
+    /// As [`Store::delete_attestation`](crate::Store::delete_attestation).
+    DeleteAttestation(&'a AtUri),
+}
+
+impl StoreWrite<'_> {
+    /// The single operation this write stands for, to name it in errors.
+    pub(crate) fn operation(&self) -> &'static str {
+        match self {
+            StoreWrite::UpsertRelationship(_) => "upsert_relationship",
+            StoreWrite::DeleteRelationship(_) => "delete_relationship",
+            StoreWrite::UpsertAttestation(_) => "upsert_attestation",
+            StoreWrite::DeleteAttestation(_) => "delete_attestation",
+        }
+    }
+}

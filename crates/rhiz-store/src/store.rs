@@ -19,7 +19,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
 use crate::model::{
-    handle_key, Entity, EntityPatch, NewEntity, StoredAttestation, StoredRelationship,
+    handle_key, Entity, EntityPatch, NewEntity, StoreWrite, StoredAttestation, StoredRelationship,
     TrustSnapshot,
 };
 use crate::rows::{self, Columns};
@@ -274,39 +274,98 @@ where
     }
 
     async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
-        const OP: &str = "upsert_relationship";
-        let mut tx = self.db.writer().begin().await.or_store(OP, D::classify)?;
-        sqlx::query(sql::UPSERT_RELATIONSHIP)
-            .bind(rel.uri.as_str())
-            .bind(rel.cid.as_str())
-            .bind(rel.author.as_str())
-            .bind(&rel.rel_type)
-            .bind(D::percent(rel.strength))
-            .bind(&rel.context)
-            .bind(&rel.visibility)
-            .bind(rel.allow_discovery)
-            .bind(rel.allow_attestation)
-            .bind(D::timestamp(rel.started_at))
-            .bind(D::timestamp(rel.last_interaction_at))
-            .bind(D::timestamp(rel.created_at))
-            .bind(D::timestamp(rel.indexed_at))
-            .bind(D::json(&rel.record))
-            .execute(&mut *tx)
+        self.write_batch(&[StoreWrite::UpsertRelationship(rel)])
             .await
-            .or_store(OP, D::classify)?;
-        sqlx::query(sql::DELETE_PARTICIPANTS)
-            .bind(rel.uri.as_str())
-            .execute(&mut *tx)
+            .map(|_| ())
+    }
+
+    async fn write_batch(&self, writes: &[StoreWrite<'_>]) -> Result<Vec<bool>> {
+        let mut tx = self
+            .db
+            .writer()
+            .begin()
             .await
-            .or_store(OP, D::classify)?;
-        sqlx::query(sql::INSERT_PARTICIPANTS)
-            .bind(rel.uri.as_str())
-            .bind(rel.participants[0].as_str())
-            .bind(rel.participants[1].as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, D::classify)?;
-        tx.commit().await.or_store(OP, D::classify)
+            .or_store("write_batch", D::classify)?;
+        let mut changed = Vec::with_capacity(writes.len());
+        for write in writes {
+            let op = write.operation();
+            changed.push(match write {
+                StoreWrite::UpsertRelationship(rel) => {
+                    sqlx::query(sql::UPSERT_RELATIONSHIP)
+                        .bind(rel.uri.as_str())
+                        .bind(rel.cid.as_str())
+                        .bind(rel.author.as_str())
+                        .bind(&rel.rel_type)
+                        .bind(D::percent(rel.strength))
+                        .bind(&rel.context)
+                        .bind(&rel.visibility)
+                        .bind(rel.allow_discovery)
+                        .bind(rel.allow_attestation)
+                        .bind(D::timestamp(rel.started_at))
+                        .bind(D::timestamp(rel.last_interaction_at))
+                        .bind(D::timestamp(rel.created_at))
+                        .bind(D::timestamp(rel.indexed_at))
+                        .bind(D::json(&rel.record))
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    sqlx::query(sql::DELETE_PARTICIPANTS)
+                        .bind(rel.uri.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    sqlx::query(sql::INSERT_PARTICIPANTS)
+                        .bind(rel.uri.as_str())
+                        .bind(rel.participants[0].as_str())
+                        .bind(rel.participants[1].as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    true
+                }
+                StoreWrite::DeleteRelationship(uri) => {
+                    sqlx::query(sql::DELETE_PARTICIPANTS)
+                        .bind(uri.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    let done = sqlx::query(sql::DELETE_RELATIONSHIP)
+                        .bind(uri.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    D::rows_affected(&done) > 0
+                }
+                StoreWrite::UpsertAttestation(att) => {
+                    sqlx::query(sql::UPSERT_ATTESTATION)
+                        .bind(att.uri.as_str())
+                        .bind(att.cid.as_str())
+                        .bind(att.attester.as_str())
+                        .bind(att.target.as_str())
+                        .bind(&att.attestation_type)
+                        .bind(D::percent(att.confidence))
+                        .bind(&att.evidence)
+                        .bind(att.suggested_strength.map(D::percent))
+                        .bind(D::timestamp(att.created_at))
+                        .bind(D::timestamp(att.indexed_at))
+                        .bind(D::json(&att.record))
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    true
+                }
+                StoreWrite::DeleteAttestation(uri) => {
+                    let done = sqlx::query(sql::DELETE_ATTESTATION)
+                        .bind(uri.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .or_store(op, D::classify)?;
+                    D::rows_affected(&done) > 0
+                }
+            });
+        }
+        tx.commit().await.or_store("write_batch", D::classify)?;
+        Ok(changed)
     }
 
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>> {
@@ -320,20 +379,10 @@ where
     }
 
     async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
-        const OP: &str = "delete_relationship";
-        let mut tx = self.db.writer().begin().await.or_store(OP, D::classify)?;
-        sqlx::query(sql::DELETE_PARTICIPANTS)
-            .bind(uri.as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, D::classify)?;
-        let done = sqlx::query(sql::DELETE_RELATIONSHIP)
-            .bind(uri.as_str())
-            .execute(&mut *tx)
-            .await
-            .or_store(OP, D::classify)?;
-        tx.commit().await.or_store(OP, D::classify)?;
-        Ok(D::rows_affected(&done) > 0)
+        let changed = self
+            .write_batch(&[StoreWrite::DeleteRelationship(uri)])
+            .await?;
+        Ok(changed.first().copied().unwrap_or(false))
     }
 
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
@@ -362,22 +411,9 @@ where
     }
 
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
-        sqlx::query(sql::UPSERT_ATTESTATION)
-            .bind(att.uri.as_str())
-            .bind(att.cid.as_str())
-            .bind(att.attester.as_str())
-            .bind(att.target.as_str())
-            .bind(&att.attestation_type)
-            .bind(D::percent(att.confidence))
-            .bind(&att.evidence)
-            .bind(att.suggested_strength.map(D::percent))
-            .bind(D::timestamp(att.created_at))
-            .bind(D::timestamp(att.indexed_at))
-            .bind(D::json(&att.record))
-            .execute(self.db.writer())
+        self.write_batch(&[StoreWrite::UpsertAttestation(att)])
             .await
-            .or_store("upsert_attestation", D::classify)?;
-        Ok(())
+            .map(|_| ())
     }
 
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {
@@ -391,8 +427,10 @@ where
     }
 
     async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
-        self.delete("delete_attestation", sql::DELETE_ATTESTATION, uri.as_str())
-            .await
+        let changed = self
+            .write_batch(&[StoreWrite::DeleteAttestation(uri)])
+            .await?;
+        Ok(changed.first().copied().unwrap_or(false))
     }
 
     async fn list_attestations(

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rhiz_protocol::{AtUri, Cid, Did, Handle};
 use rhiz_store::{
-    Entity, EntityPatch, NewEntity, Store, StoreError, StoredAttestation, StoredRelationship,
-    TrustSnapshot,
+    Entity, EntityPatch, NewEntity, Store, StoreError, StoreWrite, StoredAttestation,
+    StoredRelationship, TrustSnapshot,
 };
 use serde_json::json;
 
@@ -35,6 +35,7 @@ macro_rules! contract_suite {
             relationships_of_orders_by_uri,
             list_relationships_pages_by_uri,
             list_attestations_pages_by_uri,
+            write_batch_applies_in_order_and_reports_changes,
             delete_relationship_keeps_attestations,
             attestations_newest_first_ties_by_uri_desc,
             upsert_attestation_replaces_and_delete_reports,
@@ -677,6 +678,40 @@ pub(crate) async fn list_relationships_pages_by_uri(store: Arc<dyn Store>, _url:
         }
     };
     assert_pages_cover(pages, &expected).await;
+}
+
+pub(crate) async fn write_batch_applies_in_order_and_reports_changes(
+    store: Arc<dyn Store>,
+    _url: String,
+) {
+    let kept = relationship("alice", "rel1", "bob");
+    let gone = relationship("alice", "rel2", "carol");
+    let att = attestation("dave", "att1", &kept.uri, 10);
+    let unknown = rel_uri("nobody", "rel9");
+    let changed = store
+        .write_batch(&[
+            StoreWrite::UpsertRelationship(&kept),
+            StoreWrite::UpsertRelationship(&gone),
+            StoreWrite::UpsertAttestation(&att),
+            StoreWrite::DeleteRelationship(&gone.uri),
+            StoreWrite::DeleteRelationship(&unknown),
+            StoreWrite::DeleteAttestation(&unknown),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(changed, [true, true, true, true, false, false]);
+    assert_eq!(
+        store.get_relationship(&kept.uri).await.unwrap(),
+        Some(stored(&kept))
+    );
+    assert_eq!(store.get_relationship(&gone.uri).await.unwrap(), None);
+    assert!(store
+        .relationships_of(&did("carol"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.attestations_for(&kept.uri).await.unwrap().len(), 1);
+    assert!(store.write_batch(&[]).await.unwrap().is_empty());
 }
 
 pub(crate) async fn list_attestations_pages_by_uri(store: Arc<dyn Store>, _url: String) {
