@@ -60,7 +60,24 @@ struct Checked {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_answer_contradicts_an_applied_event() {
-    let app = Arc::new(TestApp::ingesting(|_| {}).await);
+    no_answer_contradicts(TestApp::ingesting(|_| {}).await).await;
+}
+
+/// The same with Redis behind the answer cache (issue 5): L2 and the
+/// invalidation channel in the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_answer_contradicts_an_applied_event_with_redis_behind_the_cache() {
+    let redis = std::env::var("RHIZ_TEST_REDIS_URL").expect("RHIZ_TEST_REDIS_URL is not set");
+    let app = TestApp::ingesting(|config| {
+        config.redis_url = Some(redis);
+        config.redis_prefix = format!("rhiz-consistency-{}", uuid::Uuid::new_v4());
+    })
+    .await;
+    no_answer_contradicts(app).await;
+}
+
+async fn no_answer_contradicts(app: TestApp) {
+    let app = Arc::new(app);
     for (a, b, n) in volatile() {
         app.apply(&relationship(&node(a), &node(b), n, 90)).await;
     }
@@ -132,6 +149,11 @@ async fn no_answer_contradicts_an_applied_event() {
         let c = checked.lock().unwrap();
         assert!(c.paths > 0 && c.neighbors > 0 && c.scores > 0, "{c:?}");
     }
+    let stats = app.state.cache.stats();
+    assert!(
+        stats.l1_hits + stats.l1_misses > 0,
+        "the cache was not asked"
+    );
 
     // At rest: every node's neighbors are exactly the surviving ones.
     let last = applied.lock().unwrap().clone();
