@@ -170,6 +170,9 @@ pub struct Config {
     pub event_retry_base_ms: u64,
     /// Most events in one `POST /internal/events/batch`.
     pub ingest_batch_max: usize,
+    /// Most events of different records a worker applies together; their
+    /// store writes share one transaction.
+    pub event_apply_batch: usize,
     /// Where accepted events wait to be applied.
     pub event_log: EventLogKind,
     /// Redis URL (`redis://…`): the event log with `event_log = "redis"`.
@@ -206,6 +209,7 @@ impl Default for Config {
             event_max_attempts: 3,
             event_retry_base_ms: 2_000,
             ingest_batch_max: 1_000,
+            event_apply_batch: 128,
             event_log: EventLogKind::Embedded,
             redis_url: None,
             redis_prefix: "rhiz".to_owned(),
@@ -232,6 +236,7 @@ impl Config {
             max_attempts: self.event_max_attempts,
             backoff_base: std::time::Duration::from_millis(self.event_retry_base_ms),
             backoff_max: std::time::Duration::from_millis(self.event_retry_base_ms.max(60_000)),
+            apply_batch_max: self.event_apply_batch,
             ..rhiz_events::PipelineConfig::default()
         }
     }
@@ -289,6 +294,8 @@ pub struct ConfigLayer {
     pub event_retry_base_ms: Option<u64>,
     /// See [`Config::ingest_batch_max`].
     pub ingest_batch_max: Option<u64>,
+    /// See [`Config::event_apply_batch`].
+    pub event_apply_batch: Option<u64>,
     /// See [`Config::event_log`].
     pub event_log: Option<String>,
     /// See [`Config::redis_url`].
@@ -378,6 +385,7 @@ impl ConfigLayer {
             event_max_attempts: number("event_max_attempts")?,
             event_retry_base_ms: number("event_retry_base_ms")?,
             ingest_batch_max: number("ingest_batch_max")?,
+            event_apply_batch: number("event_apply_batch")?,
             event_log: text("event_log"),
             redis_url: text("redis_url"),
             redis_prefix: text("redis_prefix"),
@@ -616,6 +624,9 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
         }
         if let Some(v) = bounded("ingest_batch_max", layer.ingest_batch_max, 1, 100_000)? {
             config.ingest_batch_max = as_usize(v);
+        }
+        if let Some(v) = bounded("event_apply_batch", layer.event_apply_batch, 1, 4_096)? {
+            config.event_apply_batch = as_usize(v);
         }
         if let Some(seeds) = &layer.trust_seeds {
             config.trust_seeds = seeds

@@ -19,6 +19,7 @@
 //!
 //! [PROTOCOL.md]: https://github.com/rhiz-protocol/rhiz
 
+mod group_writer;
 mod rows;
 mod watch;
 
@@ -34,6 +35,7 @@ use rhiz_store::{Store, StoreError};
 
 use crate::change_feed::{Change, ChangeFeed};
 use crate::live_graph::LiveGraph;
+use group_writer::{GroupWriter, Write};
 pub use watch::{ApplyOutcome, Watch};
 
 /// What applying one event did.
@@ -52,6 +54,7 @@ pub struct Applier {
     graph: Arc<LiveGraph>,
     feed: Arc<ChangeFeed>,
     cache: rhiz_cache::Cache,
+    writes: GroupWriter,
     watchers: watch::Watchers,
 }
 
@@ -71,6 +74,13 @@ impl Handler<Event> for Applier {
         self.watchers.settle(event.id().as_str(), &result);
         result.map(|_| ())
     }
+
+    /// The events of a batch have distinct records: they are applied
+    /// concurrently, and their store writes share one transaction (see
+    /// [`group_writer`]).
+    async fn apply_batch(&self, events: &[&Event]) -> Vec<Result<(), HandlerError>> {
+        futures_util::future::join_all(events.iter().map(|event| self.apply(event))).await
+    }
 }
 
 impl Applier {
@@ -83,6 +93,7 @@ impl Applier {
         cache: rhiz_cache::Cache,
     ) -> Self {
         Self {
+            writes: GroupWriter::start(Arc::clone(&store)),
             store,
             graph,
             feed,
@@ -142,10 +153,7 @@ impl Applier {
             return Ok(Applied::Unchanged);
         }
         let row = rows::relationship_row(uri, cid, event.author(), record, Utc::now());
-        self.store
-            .upsert_relationship(&row)
-            .await
-            .map_err(store_error)?;
+        self.writes.write(Write::Relationship(row)).await?;
         self.graph
             .write()
             .upsert_relationship(RelationshipInput::from_record(
@@ -174,10 +182,9 @@ impl Applier {
         else {
             return Ok(Applied::Unchanged);
         };
-        self.store
-            .delete_relationship(uri)
-            .await
-            .map_err(store_error)?;
+        self.writes
+            .write(Write::DeleteRelationship(uri.clone()))
+            .await?;
         self.graph.write().remove_relationship(uri);
         Ok(self
             .publish(event, Some(uri), previous.participants.to_vec())
@@ -208,10 +215,7 @@ impl Applier {
             dids.extend(target.participants.iter().cloned());
         }
         let row = rows::attestation_row(uri, cid, record, Utc::now());
-        self.store
-            .upsert_attestation(&row)
-            .await
-            .map_err(store_error)?;
+        self.writes.write(Write::Attestation(row)).await?;
         self.graph
             .write()
             .upsert_attestation(AttestationInput::from_record(uri.clone(), record))
@@ -227,10 +231,9 @@ impl Applier {
         let Some(previous) = self.store.get_attestation(uri).await.map_err(store_error)? else {
             return Ok(Applied::Unchanged);
         };
-        self.store
-            .delete_attestation(uri)
-            .await
-            .map_err(store_error)?;
+        self.writes
+            .write(Write::DeleteAttestation(uri.clone()))
+            .await?;
         self.graph.write().remove_attestation(uri);
         let mut dids = vec![previous.attester];
         if let Some(target) = self
