@@ -2,20 +2,25 @@
 //!
 //! Applies of different records run concurrently (the pipeline hands the
 //! applier batches of events with distinct keys); each sends its one write
-//! here and waits. One task takes every write waiting, up to
-//! [`MAX_GROUP`], and commits them in one transaction
-//! ([`Store::write_batch`]), so a batch of events costs one commit rather
-//! than one each. A write's caller learns its own outcome only after the
+//! here and waits. One task commits the writes waiting, up to
+//! [`MAX_GROUP`], in one transaction ([`Store::write_batch`]), so a batch of
+//! events costs one commit rather than one each. Applies run under
+//! [`GroupWriter::track`] are counted: while some of them are still reading
+//! (and may yet write), the task waits for them, so a batch's writes land in
+//! one group instead of trickling in one at a time. A write's caller learns its own outcome only after the
 //! commit, so nothing is published before it is durable in the store. When
 //! a group fails, its writes are retried one by one, so one bad write
 //! cannot fail the others.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rhiz_events::HandlerError;
 use rhiz_protocol::AtUri;
 use rhiz_store::{Store, StoreError, StoreWrite, StoredAttestation, StoredRelationship};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most writes committed in one transaction.
 pub(crate) const MAX_GROUP: usize = 512;
@@ -46,18 +51,44 @@ impl Write {
 
 type Reply = oneshot::Sender<Result<bool, StoreError>>;
 
+/// The longest the task waits for tracked applies still reading.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// The sending side; cheap to share.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupWriter {
     requests: mpsc::UnboundedSender<(Write, Reply)>,
+    tracked: Arc<Tracked>,
+}
+
+/// Applies running under [`GroupWriter::track`], and a signal when one ends.
+#[derive(Debug, Default)]
+struct Tracked {
+    running: AtomicUsize,
+    ended: Notify,
 }
 
 impl GroupWriter {
     /// Starts the committing task on `store`. It ends when every sender is dropped.
     pub(crate) fn start(store: Arc<dyn Store>) -> Self {
         let (requests, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(commit_groups(store, receiver));
-        Self { requests }
+        let tracked = Arc::new(Tracked::default());
+        tokio::spawn(commit_groups(store, receiver, Arc::clone(&tracked)));
+        Self { requests, tracked }
+    }
+
+    /// Runs one apply of a batch, counted, so the group waits for its write.
+    pub(crate) async fn track<F: Future>(&self, apply: F) -> F::Output {
+        struct Running<'a>(&'a Tracked);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.running.fetch_sub(1, Ordering::SeqCst);
+                self.0.ended.notify_one();
+            }
+        }
+        self.tracked.running.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(&self.tracked);
+        apply.await
     }
 
     /// Commits `write` (with whatever else is waiting); whether it changed
@@ -76,9 +107,24 @@ impl GroupWriter {
 async fn commit_groups(
     store: Arc<dyn Store>,
     mut receiver: mpsc::UnboundedReceiver<(Write, Reply)>,
+    tracked: Arc<Tracked>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
+        // Every tracked apply not yet waiting here may still write: wait for
+        // its write, or its end, within the linger.
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while group.len() < MAX_GROUP && group.len() < tracked.running.load(Ordering::SeqCst) {
+            let room = MAX_GROUP - group.len();
+            let more = tokio::select! {
+                n = receiver.recv_many(&mut group, room) => n > 0,
+                () = tracked.ended.notified() => true,
+                () = tokio::time::sleep_until(deadline) => false,
+            };
+            if !more {
+                break;
+            }
+        }
         let writes: Vec<StoreWrite<'_>> = group.iter().map(|(w, _)| w.as_store_write()).collect();
         match store.write_batch(&writes).await {
             Ok(changed) => {

@@ -79,7 +79,10 @@ impl Handler<Event> for Applier {
     /// concurrently, and their store writes share one transaction (see
     /// [`group_writer`]).
     async fn apply_batch(&self, events: &[&Event]) -> Vec<Result<(), HandlerError>> {
-        futures_util::future::join_all(events.iter().map(|event| self.apply(event))).await
+        let applies = events
+            .iter()
+            .map(|event| self.writes.track(self.apply(event)));
+        futures_util::future::join_all(applies).await
     }
 }
 
