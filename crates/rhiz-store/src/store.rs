@@ -161,6 +161,12 @@ where
     }
 }
 
+/// One write as a batch of one; whether it changed a row.
+async fn write_one<S: Store + ?Sized>(store: &S, write: StoreWrite<'_>) -> Result<bool> {
+    let changed = store.write_batch(&[write]).await?;
+    Ok(changed.first().copied().unwrap_or(false))
+}
+
 fn entity_not_found(did: &Did) -> StoreError {
     StoreError::NotFound {
         what: "entity",
@@ -274,7 +280,7 @@ where
     }
 
     async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
-        self.write_batch(&[StoreWrite::UpsertRelationship(rel)])
+        write_one(self, StoreWrite::UpsertRelationship(rel))
             .await
             .map(|_| ())
     }
@@ -379,10 +385,7 @@ where
     }
 
     async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
-        let changed = self
-            .write_batch(&[StoreWrite::DeleteRelationship(uri)])
-            .await?;
-        Ok(changed.first().copied().unwrap_or(false))
+        write_one(self, StoreWrite::DeleteRelationship(uri)).await
     }
 
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
@@ -411,7 +414,7 @@ where
     }
 
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
-        self.write_batch(&[StoreWrite::UpsertAttestation(att)])
+        write_one(self, StoreWrite::UpsertAttestation(att))
             .await
             .map(|_| ())
     }
@@ -427,10 +430,7 @@ where
     }
 
     async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
-        let changed = self
-            .write_batch(&[StoreWrite::DeleteAttestation(uri)])
-            .await?;
-        Ok(changed.first().copied().unwrap_or(false))
+        write_one(self, StoreWrite::DeleteAttestation(uri)).await
     }
 
     async fn list_attestations(
