@@ -21,6 +21,25 @@ async fn relationship_stored(app: &TestApp, uri: &str) -> bool {
         .is_some()
 }
 
+/// Ingests `body` and waits until the relationship at `uri` is stored.
+async fn ingest_and_wait(app: &TestApp, body: &Value, uri: &str) {
+    let reply = app.post_internal("/internal/events", body).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    app.eventually("the relationship applied", || relationship_stored(app, uri))
+        .await;
+}
+
+/// Waits until the dead-letter queue holds `n` events.
+async fn wait_for_dead_letters(app: &TestApp, n: u64) {
+    app.eventually("the dead letters", || async {
+        app.call_internal("GET", "/internal/events/dead-letter")
+            .await
+            .body["count"]
+            == n
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn ingestion_is_closed_without_a_configured_key_and_403_on_a_wrong_one() {
     let closed = TestApp::sqlite().await;
@@ -279,17 +298,12 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
     let app = TestApp::ingesting(|_| {}).await;
     // A relationship closed to attestations, then an attestation of it
     // arriving through ingestion (as from the firehose).
-    let reply = app
-        .post_internal(
-            "/internal/events",
-            &events::closed_relationship("alice", "bob", 1),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
     let target = relationship_uri("alice", 1);
-    app.eventually("the relationship applied", || {
-        relationship_stored(&app, &target)
-    })
+    ingest_and_wait(
+        &app,
+        &events::closed_relationship("alice", "bob", 1),
+        &target,
+    )
     .await;
     let mut poison = events::attestation("carol", 1, &target, "verify");
     poison["event_id"] = json!("poison-1");
@@ -298,13 +312,7 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
         200
     );
 
-    app.eventually("the dead letter", || async {
-        app.call_internal("GET", "/internal/events/dead-letter")
-            .await
-            .body["count"]
-            == 1
-    })
-    .await;
+    wait_for_dead_letters(&app, 1).await;
     let listed = app
         .call_internal("GET", "/internal/events/dead-letter")
         .await;
@@ -385,15 +393,7 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
 async fn dead_letters_can_be_purged_by_filter() {
     let app = TestApp::ingesting(|_| {}).await;
     let target = relationship_uri("alice", 1);
-    app.post_internal(
-        "/internal/events",
-        &events::relationship("alice", "bob", 1, 80),
-    )
-    .await;
-    app.eventually("the relationship applied", || {
-        relationship_stored(&app, &target)
-    })
-    .await;
+    ingest_and_wait(&app, &events::relationship("alice", "bob", 1, 80), &target).await;
     // Self-attestations break a rule at apply time.
     for n in 0..3 {
         let body = events::attestation("alice", n, &target, "verify");
@@ -402,13 +402,7 @@ async fn dead_letters_can_be_purged_by_filter() {
             200
         );
     }
-    app.eventually("three dead letters", || async {
-        app.call_internal("GET", "/internal/events/dead-letter")
-            .await
-            .body["count"]
-            == 3
-    })
-    .await;
+    wait_for_dead_letters(&app, 3).await;
     let page = app
         .call_internal("GET", "/internal/events/dead-letter?limit=2")
         .await;
@@ -504,15 +498,7 @@ async fn concurrent_clients_keep_each_records_order() {
 async fn direct_attestations_return_the_conviction_that_includes_them() {
     let app = TestApp::ingesting(|_| {}).await;
     let target = relationship_uri("alice", 1);
-    app.post_internal(
-        "/internal/events",
-        &events::relationship("alice", "bob", 1, 80),
-    )
-    .await;
-    app.eventually("the relationship applied", || {
-        relationship_stored(&app, &target)
-    })
-    .await;
+    ingest_and_wait(&app, &events::relationship("alice", "bob", 1, 80), &target).await;
 
     let reply = app
         .call(
