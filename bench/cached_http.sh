@@ -11,6 +11,7 @@
 # 5,000 relationships, imported offline before the server starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/wrk_lib.sh
 RUNS=${1:-5}
 DURATION=${2:-10s}
 CONNECTIONS=${3:-64}
@@ -39,7 +40,7 @@ REDIS=$!
 RHIZ_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" RHIZ_HANDLE_RESOLUTION=false \
   "$RHIZ" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --log-level error &
 SERVER=$!
-for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+wait_for_health
 
 # The DIDs that have relationships, in a Lua table.
 grep -o '"participants":\["did:[^"]*"' "$WORK/events.ndjson" | sed -E 's/.*\["//; s/"$//' | sort -u | head -n "$DIDS" \
@@ -51,19 +52,11 @@ request = function()
   return wrk.format("GET", "/api/v1/analytics/trust-metrics/" .. dids[counter % #dids + 1])
 end
 LUA
-cat > "$WORK/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.0f p50_us=%d p99_us=%d errors=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-LUA
+write_report_lua "$WORK/report.lua"
 cat "$WORK/report.lua" >> "$WORK/trust.lua"
 # Warm the cache: every DID once.
 wrk -t1 -c1 -d2s -s "$WORK/trust.lua" "http://127.0.0.1:$PORT/" >/dev/null
 
-run() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$1" "http://127.0.0.1:$PORT$2" | grep RESULT; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A rps p50 p99 errors
 phase() {
@@ -72,10 +65,10 @@ phase() {
     for name in health trust; do
       if [ $name = health ]; then line=$(run "$WORK/report.lua" /health); else line=$(run "$WORK/trust.lua" /); fi
       echo "$label run $r $name: $line"
-      rps[$label.$name]+="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line") "
-      p50[$label.$name]+="$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line") "
-      p99[$label.$name]+="$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line") "
-      errors[$label.$name]+="$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line") "
+      rps[$label.$name]+="$(field rps "$line") "
+      p50[$label.$name]+="$(field p50_us "$line") "
+      p99[$label.$name]+="$(field p99_us "$line") "
+      errors[$label.$name]+="$(field errors "$line") "
     done
   done
 }

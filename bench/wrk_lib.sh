@@ -1,0 +1,30 @@
+# Shared by the wrk load scripts in bench/: sourced, not run.
+#
+# Expects PORT, CONNECTIONS and DURATION to be set by the caller.
+
+# Waits until the server on $PORT answers /health (30 s at most).
+wait_for_health() {
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.1; done
+  echo "the server on port $PORT did not answer /health" >&2
+  exit 1
+}
+
+# Writes a wrk Lua `done` hook printing one RESULT line to FILE.
+write_report_lua() {
+  cat > "$1" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT rps=%.0f p50_us=%d p99_us=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+LUA
+}
+
+# One wrk run of SCRIPT against PATH; prints its RESULT line.
+run() { wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$1" "http://127.0.0.1:$PORT$2" | grep RESULT; }
+
+# The median of the numbers on standard input, one per line.
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# The value of FIELD (rps, p50_us, p99_us, errors) in a RESULT line.
+field() { sed -E "s/.*$1=([0-9]+).*/\\1/" <<<"$2"; }
