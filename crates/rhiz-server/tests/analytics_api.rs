@@ -28,19 +28,8 @@ async fn trust_app(seeds: &[&str]) -> TestApp {
     ] {
         app.apply(&body).await;
     }
-    settle_trust(&app).await;
+    app.settle_trust().await;
     app
-}
-
-/// Waits until the trust table reflects every change applied so far.
-async fn settle_trust(app: &TestApp) {
-    let version = app.state.graph.read().version();
-    let table = app
-        .state
-        .trust
-        .fresh(version, std::time::Duration::from_secs(10))
-        .await;
-    assert!(table.graph_version() >= version);
 }
 
 fn fraction(value: &Value) -> f64 {
@@ -166,7 +155,7 @@ async fn trust_health_applies_the_level_and_recommendation_rules() {
     let app = trust_app(&["a"]).await;
     // An older relationship: not recent activity.
     app.apply(&relationship("a", "d", 4, 70)).await;
-    settle_trust(&app).await;
+    app.settle_trust().await;
     let reply = app
         .call("GET", "/api/v1/analytics/trust-health/did:plc:a", None)
         .await;

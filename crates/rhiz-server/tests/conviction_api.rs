@@ -26,18 +26,6 @@ fn attest(attester: &str, n: u64, target: &str, kind: &str, at: &str, confidence
     body
 }
 
-/// Waits until the trust table (and so the attester reputations conviction
-/// uses) reflects every change applied so far.
-async fn settle_trust(app: &TestApp) {
-    let version = app.state.graph.read().version();
-    let table = app
-        .state
-        .trust
-        .fresh(version, std::time::Duration::from_secs(10))
-        .await;
-    assert!(table.graph_version() >= version);
-}
-
 #[tokio::test]
 async fn get_score_weighs_attestations_and_404s_only_for_unknown_records() {
     let app = TestApp::ingesting(|_| {}).await;
@@ -83,7 +71,7 @@ async fn get_score_weighs_attestations_and_404s_only_for_unknown_records() {
         90,
     ))
     .await;
-    settle_trust(&app).await;
+    app.settle_trust().await;
     let reply = app
         .call("GET", &format!("/api/v1{}", score(&target)), None)
         .await;
@@ -179,7 +167,7 @@ async fn list_attestations_pages_newest_first_with_keyset_cursors() {
         attestation_uri("y", 2),
         attestation_uri("x", 1),
     ];
-    settle_trust(&app).await;
+    app.settle_trust().await;
 
     let reply = app.call("GET", &list(&format!("uri={target}")), None).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);

@@ -114,6 +114,18 @@ impl TestApp {
         );
     }
 
+    /// Waits until the trust table (and so the attester reputations
+    /// conviction uses) reflects every change applied so far.
+    pub async fn settle_trust(&self) {
+        let version = self.state.graph.read().version();
+        let table = self
+            .state
+            .trust
+            .fresh(version, std::time::Duration::from_secs(10))
+            .await;
+        assert!(table.graph_version() >= version);
+    }
+
     /// Polls `check` every 10 ms until it holds, failing after 10 s.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
