@@ -301,28 +301,17 @@ async fn metrics(
         .iter()
         .map(|lane| {
             let c = &m.lanes[lane.index()];
-            (
-                lane.name().to_owned(),
-                json!({
-                    "queue_depth": m.queue_depth[lane.index()],
-                    "accepted": c.accepted, "refused": c.refused, "applied": c.applied,
-                    "retried": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered,
-                }),
-            )
+            (lane.name().to_owned(), {
+                let mut counts = counters_json(c);
+                counts["queue_depth"] = json!(m.queue_depth[lane.index()]);
+                counts
+            })
         })
         .collect();
     let by_type: serde_json::Map<String, Value> = m
         .by_type
         .iter()
-        .map(|(name, c)| {
-            (
-                name.clone(),
-                json!({
-                    "accepted": c.accepted, "refused": c.refused, "applied": c.applied,
-                    "retried": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered,
-                }),
-            )
-        })
+        .map(|(name, c)| (name.clone(), counters_json(c)))
         .collect();
     let histogram = |h: &rhiz_events::HistogramSnapshot| {
         json!({
@@ -344,11 +333,7 @@ async fn metrics(
         "workers": m.workers,
         "busy_workers": m.busy_workers,
         "dead_letter_count": counts.dead_letters,
-        "totals": {
-            "accepted": m.total.accepted, "refused": m.total.refused, "applied": m.total.applied,
-            "retried": m.total.retried, "failed": m.total.failed,
-            "dead_lettered": m.total.dead_lettered,
-        },
+        "totals": counters_json(&m.total),
         "lanes": lanes,
         "by_type": by_type,
         "apply_latency": histogram(&m.apply_latency),
@@ -359,6 +344,14 @@ async fn metrics(
             "token": lease.token(),
         })),
     })))
+}
+
+/// The pipeline's counts of one lane, one event type or all events.
+fn counters_json(c: &rhiz_events::CounterSnapshot) -> Value {
+    json!({
+        "accepted": c.accepted, "refused": c.refused, "applied": c.applied,
+        "retried": c.retried, "failed": c.failed, "dead_lettered": c.dead_lettered,
+    })
 }
 
 /// Filters of the dead-letter routes, from the query string.
