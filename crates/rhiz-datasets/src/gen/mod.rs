@@ -327,6 +327,18 @@ impl<'c, W: Write> Generator<'c, W> {
     }
 
     /// The URI of relationship `(author, tid)`.
+    /// Emits a relationship of the Sybil region made at `t`, authored by
+    /// its first participant.
+    fn emit_sybil_relationship(
+        &mut self,
+        record: RelationshipRecord,
+        t: i64,
+    ) -> Result<(), DatasetError> {
+        let author = record.participants[0].clone();
+        let uri = self.relationship_uri(&author, Tid::from_parts(t as u64, 1));
+        self.emit(author, uri, EventBody::created(Record::from(record)))
+    }
+
     fn relationship_uri(&self, author: &Did, tid: Tid) -> AtUri {
         AtUri::from_parts(
             author,
@@ -436,20 +448,13 @@ impl<'c, W: Write> Generator<'c, W> {
                 context: "Worked together on a private project".to_owned(),
                 verification: records::signed_verification(&participants, 100, 100, &at),
                 privacy: public_full(),
-                temporal: Temporal {
-                    start: at.clone(),
-                    last_interaction: at.clone(),
-                    history: None,
-                    extra: Map::new(),
-                },
+                temporal: first_interaction(&at),
                 signatures: Some(records::signatures(&mut rng, &participants)),
                 created_at: at,
                 extra: Map::new(),
                 participants,
             };
-            let author = record.participants[0].clone();
-            let uri = self.relationship_uri(&author, Tid::from_parts(t as u64, 1));
-            self.emit(author, uri, EventBody::created(Record::from(record)))?;
+            self.emit_sybil_relationship(record, t)?;
             self.report.sybil_relationships += 1;
             timed.push((a, b, t));
         }
@@ -463,20 +468,13 @@ impl<'c, W: Write> Generator<'c, W> {
                 context: "Met online".to_owned(),
                 verification: records::unverified(&at),
                 privacy: public_full(),
-                temporal: Temporal {
-                    start: at.clone(),
-                    last_interaction: at.clone(),
-                    history: None,
-                    extra: Map::new(),
-                },
+                temporal: first_interaction(&at),
                 signatures: None,
                 created_at: at,
                 extra: Map::new(),
                 participants,
             };
-            let author = record.participants[0].clone();
-            let uri = self.relationship_uri(&author, Tid::from_parts(t as u64, 1));
-            self.emit(author, uri, EventBody::created(Record::from(record)))?;
+            self.emit_sybil_relationship(record, t)?;
             self.report.attack_edges += 1;
         }
         Ok(timed)
@@ -581,6 +579,16 @@ impl<'c, W: Write> Generator<'c, W> {
 }
 
 /// Public visibility, full consent.
+/// A relationship that started, and was last active, at `at`.
+fn first_interaction(at: &rhiz_protocol::Datetime) -> Temporal {
+    Temporal {
+        start: at.clone(),
+        last_interaction: at.clone(),
+        history: None,
+        extra: Map::new(),
+    }
+}
+
 fn public_full() -> Privacy {
     Privacy {
         visibility: Visibility::Public,
