@@ -39,7 +39,7 @@ const MAX_PRINTED_ERRORS: u64 = 1_000;
 #[async_trait]
 pub trait Sink: Send {
     /// Submits events in order; one outcome per event.
-    async fn submit(&mut self, events: Vec<Event>) -> anyhow::Result<Vec<Outcome>>;
+    async fn submit(&mut self, events: &[Event]) -> anyhow::Result<Vec<Outcome>>;
 }
 
 /// What became of one submitted event.
@@ -60,8 +60,12 @@ pub struct PipelineSink<'a>(pub &'a AppState);
 
 #[async_trait]
 impl Sink for PipelineSink<'_> {
-    async fn submit(&mut self, events: Vec<Event>) -> anyhow::Result<Vec<Outcome>> {
-        let submissions = events.into_iter().map(crate::ingest::submission).collect();
+    async fn submit(&mut self, events: &[Event]) -> anyhow::Result<Vec<Outcome>> {
+        let submissions = events
+            .iter()
+            .cloned()
+            .map(crate::ingest::submission)
+            .collect();
         let outcomes = self.0.pipeline.submit_batch(submissions).await?;
         Ok(outcomes
             .into_iter()
@@ -160,17 +164,16 @@ pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result
 /// sink gives, keeping their order.
 async fn submit_in_order(
     sink: &mut dyn Sink,
-    mut events: Vec<(u64, Event)>,
+    events: Vec<(u64, Event)>,
     summary: &mut Summary,
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {
+    let (mut lines, mut events): (Vec<u64>, Vec<Event>) = events.into_iter().unzip();
     while !events.is_empty() {
-        let lines: Vec<u64> = events.iter().map(|(line, _)| *line).collect();
-        let batch: Vec<Event> = events.iter().map(|(_, event)| event.clone()).collect();
-        let outcomes = sink.submit(batch).await?;
+        let outcomes = sink.submit(&events).await?;
         let mut wait = None;
         let mut refused = Vec::new();
-        for ((outcome, line), (_, event)) in outcomes.into_iter().zip(lines).zip(events) {
+        for ((outcome, line), event) in outcomes.into_iter().zip(lines).zip(events) {
             match outcome {
                 Outcome::Accepted => summary.accepted += 1,
                 Outcome::Duplicate => summary.duplicates += 1,
@@ -185,7 +188,7 @@ async fn submit_in_order(
             summary.retries += refused.len() as u64;
             tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
         }
-        events = refused;
+        (lines, events) = refused.into_iter().unzip();
     }
     Ok(())
 }

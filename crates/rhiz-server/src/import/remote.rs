@@ -37,7 +37,7 @@ impl RemoteSink {
 
 #[async_trait]
 impl Sink for RemoteSink {
-    async fn submit(&mut self, events: Vec<Event>) -> anyhow::Result<Vec<Outcome>> {
+    async fn submit(&mut self, events: &[Event]) -> anyhow::Result<Vec<Outcome>> {
         let bodies: Vec<Value> = events.iter().map(ingestion_body).collect();
         let response = self
             .client
