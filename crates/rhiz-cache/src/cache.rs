@@ -16,7 +16,7 @@ use crate::class::KeyClass;
 use crate::clock::now_micros;
 use crate::codec::{decode_value, encode_value, Entry};
 use crate::invalidation::Message;
-use crate::l1::{Resident, L1};
+use crate::l1::L1;
 use crate::l2::L2;
 use crate::stats::{bump, ClassCounters, Counters, Snapshot};
 use crate::tags::{TagCheck, TagClock};
@@ -153,7 +153,13 @@ impl Cache {
         key: &str,
     ) -> Result<Option<T>, CacheError> {
         let slot = self.slot(class)?;
-        Ok(match self.inner.lookup(slot, class, key).await {
+        let found = match self.inner.lookup_l1_parts(slot, class, key) {
+            fresh @ Found::Fresh(_) => fresh,
+            // Boxed: the L2 path's state is large, and an L1 hit (which
+            // completes on its first poll) should not carry or move it.
+            found => Box::pin(self.inner.lookup_l2_one(slot, class, key, found)).await,
+        };
+        Ok(match found {
             Found::Fresh(entry) => decode_value(&entry.payload),
             Found::Stale(_) | Found::Miss => None,
         })
@@ -230,23 +236,81 @@ impl Cache {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let slot = self.slot(class)?;
-        let now = now_micros();
-        let stale = match self.inner.lookup(slot, class, key).await {
+        let (found, compute) = match self.inner.lookup_l1_parts(slot, class, key) {
             Found::Fresh(entry) => {
-                if let Some(value) = decode_value(&entry.payload) {
-                    if slot
-                        .class
-                        .refresh_at(entry.created)
-                        .is_some_and(|at| now >= at)
-                    {
-                        drop(self.flight(slot, full_key(class, key), tags, compute));
-                    }
-                    return Ok(value);
+                match self.serve_fresh(slot, class, key, tags, &entry, compute) {
+                    Ok(value) => return Ok(value),
+                    Err(compute) => (Found::Fresh(entry), compute),
                 }
-                None
             }
-            Found::Stale(entry) => Some(entry),
-            Found::Miss => None,
+            found => (found, compute),
+        };
+        // Boxed, as in `get`: only a miss of L1 pays for the larger state.
+        Box::pin(self.compute_on_miss(slot, class, key, tags, compute, found)).await
+    }
+
+    /// The value of a fresh entry, starting its eager refresh if it is due;
+    /// `compute` is given back if the entry does not decode as `T`.
+    fn serve_fresh<T, E, F, Fut>(
+        &self,
+        slot: &Arc<Slot>,
+        class: &str,
+        key: &str,
+        tags: &[&str],
+        entry: &Entry,
+        compute: F,
+    ) -> Result<T, F>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let Some(value) = decode_value(&entry.payload) else {
+            return Err(compute);
+        };
+        // The clock is read only for classes with eager refresh.
+        if slot
+            .class
+            .refresh_at(entry.created)
+            .is_some_and(|at| now_micros() >= at)
+        {
+            drop(self.flight(slot, full_key(class, key), tags, compute));
+        }
+        Ok(value)
+    }
+
+    /// [`get_or_compute`](Self::get_or_compute) past L1: `found` is what L1
+    /// had (fresh only if it did not decode as `T`).
+    async fn compute_on_miss<T, E, F, Fut>(
+        &self,
+        slot: &Arc<Slot>,
+        class: &str,
+        key: &str,
+        tags: &[&str],
+        compute: F,
+        found: Found,
+    ) -> Result<T, CacheError>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let found = match found {
+            // L1's fresh answer is final, even if it does not decode.
+            fresh @ Found::Fresh(_) => fresh,
+            found => self.inner.lookup_l2_one(slot, class, key, found).await,
+        };
+        let (stale, compute) = match found {
+            Found::Fresh(entry) => {
+                match self.serve_fresh(slot, class, key, tags, &entry, compute) {
+                    Ok(value) => return Ok(value),
+                    Err(compute) => (None, compute),
+                }
+            }
+            Found::Stale(entry) => (Some(entry), compute),
+            Found::Miss => (None, compute),
         };
         let flight = self.flight(slot, full_key(class, key), tags, compute);
         let outcome = match slot.class.soft_timeout.filter(|_| stale.is_some()) {
@@ -472,18 +536,20 @@ impl Inner {
         }
     }
 
-    async fn lookup(&self, slot: &Slot, class: &str, key: &str) -> Found {
-        // L1 hits build the full key in a reused buffer: no allocation.
-        let found = FULL_KEY.with_borrow_mut(|full| {
+    /// [`lookup_l1`](Self::lookup_l1) of `class:key`, built in a reused
+    /// buffer: no allocation.
+    fn lookup_l1_parts(&self, slot: &Slot, class: &str, key: &str) -> Found {
+        FULL_KEY.with_borrow_mut(|full| {
             full.clear();
             full.push_str(class);
             full.push(':');
             full.push_str(key);
             self.lookup_l1(slot, full)
-        });
-        if found.is_fresh() {
-            return found;
-        }
+        })
+    }
+
+    /// Completes L1's answer `found` for `class:key` from L2.
+    async fn lookup_l2_one(&self, slot: &Slot, class: &str, key: &str, found: Found) -> Found {
         let keys = [full_key(class, key)];
         let mut found = self.lookup_l2(slot, &keys, vec![found]).await;
         found.pop().unwrap_or(Found::Miss)
@@ -498,7 +564,7 @@ impl Inner {
             // have been missed, so the entry is suspect.
             Some(resident) if resident.admitted < self.tags.horizon() => Found::Miss,
             Some(resident) => {
-                let entry = &resident.entry;
+                let entry = resident.entry;
                 match self.tags.check(&entry.tags, entry.created, false) {
                     // L1 drops entries at their stale deadline: without a
                     // stale window, presence alone proves freshness and the
@@ -507,9 +573,9 @@ impl Inner {
                         if entry.fresh_until == entry.stale_until
                             || now_micros() < entry.fresh_until =>
                     {
-                        Found::Fresh(Arc::clone(entry))
+                        Found::Fresh(entry)
                     }
-                    TagCheck::Valid => Found::Stale(Arc::clone(entry)),
+                    TagCheck::Valid => Found::Stale(entry),
                     _ => Found::Miss,
                 }
             }
@@ -583,8 +649,7 @@ impl Inner {
         }
         bump(&slot.counters.l2_hits);
         if slot.class.placement.in_l1() {
-            self.l1
-                .insert(key.to_owned(), Resident::new(Arc::clone(&entry), now));
+            self.l1.insert(key.to_owned(), Arc::clone(&entry), now);
         }
         Found::Fresh(entry)
     }
@@ -612,8 +677,7 @@ impl Inner {
         bump(&self.counters.sets);
         let now = now_micros();
         if slot.class.placement.in_l1() {
-            self.l1
-                .insert(key.to_owned(), Resident::new(Arc::clone(&entry), now));
+            self.l1.insert(key.to_owned(), Arc::clone(&entry), now);
         }
         let Some(l2) = self.l2.as_ref().filter(|_| slot.class.placement.in_l2()) else {
             return;

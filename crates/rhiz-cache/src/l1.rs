@@ -18,30 +18,23 @@ use crate::pattern;
 use crate::stats::{bump, Counters};
 
 /// An entry held by L1, with when it was admitted (µs since the epoch).
+///
+/// Held by value: moka clones the value it returns, and this clone is one
+/// reference count, not two.
+#[derive(Clone)]
 pub(crate) struct Resident {
     pub(crate) entry: Arc<Entry>,
     pub(crate) admitted: u64,
 }
 
-impl Resident {
-    pub(crate) fn new(entry: Arc<Entry>, admitted: u64) -> Arc<Self> {
-        Arc::new(Resident { entry, admitted })
-    }
-}
-
 pub(crate) struct L1 {
-    cache: Moka<String, Arc<Resident>>,
+    cache: Moka<String, Resident>,
 }
 
 struct UntilStale;
 
-impl Expiry<String, Arc<Resident>> for UntilStale {
-    fn expire_after_create(
-        &self,
-        _: &String,
-        entry: &Arc<Resident>,
-        _: Instant,
-    ) -> Option<Duration> {
+impl Expiry<String, Resident> for UntilStale {
+    fn expire_after_create(&self, _: &String, entry: &Resident, _: Instant) -> Option<Duration> {
         let stale_until = entry.entry.stale_until;
         (stale_until != u64::MAX)
             .then(|| Duration::from_micros(stale_until.saturating_sub(now_micros())))
@@ -50,7 +43,7 @@ impl Expiry<String, Arc<Resident>> for UntilStale {
     fn expire_after_update(
         &self,
         key: &String,
-        entry: &Arc<Resident>,
+        entry: &Resident,
         at: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
@@ -62,7 +55,7 @@ impl L1 {
     pub(crate) fn new(max_bytes: u64, counters: Arc<Counters>) -> Self {
         let cache = Moka::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &String, entry: &Arc<Resident>| {
+            .weigher(|key: &String, entry: &Resident| {
                 u32::try_from(key.len() + entry.entry.weight()).unwrap_or(u32::MAX)
             })
             .expire_after(UntilStale)
@@ -75,12 +68,13 @@ impl L1 {
         L1 { cache }
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<Arc<Resident>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Resident> {
         self.cache.get(key)
     }
 
-    pub(crate) fn insert(&self, key: String, entry: Arc<Resident>) {
-        self.cache.insert(key, entry);
+    /// Holds `entry` under `key`, admitted at `admitted`.
+    pub(crate) fn insert(&self, key: String, entry: Arc<Entry>, admitted: u64) {
+        self.cache.insert(key, Resident { entry, admitted });
     }
 
     pub(crate) fn remove(&self, key: &str) {
