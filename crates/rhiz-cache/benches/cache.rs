@@ -78,6 +78,21 @@ fn l1_hit(c: &mut Criterion) {
             )
         })
     });
+    // How rhiz-server reads: the computation is never run on a hit.
+    group.bench_function("rhiz_cache_get_or_compute", |b| {
+        b.iter(|| {
+            let key = black_box("did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+            let tags = [key];
+            let get = cache.get_or_compute("trust", key, &tags, || async {
+                Ok::<_, std::io::Error>(sample())
+            });
+            black_box(
+                get.now_or_never()
+                    .expect("an L1 hit does not wait")
+                    .unwrap(),
+            )
+        })
+    });
     group.bench_function("raw_moka_get", |b| {
         b.iter(|| black_box(raw.get(black_box("trust:did:plc:ewvi7nxzyoun6zhxrhs64oiz"))))
     });
