@@ -1,14 +1,17 @@
 //! The one error type of this crate, and the translation of backend errors
 //! into it.
 //!
-//! Each backend classifies its own error codes ([`DbErrorClass`]); everything
-//! else about turning an `sqlx::Error` into a [`StoreError`] is shared here,
-//! so both backends report the same failure the same way.
+//! Each backend classifies its own error codes ([`DbErrorClass`]); turning a
+//! classified error into a [`StoreError`] is shared here ([`from_class`]), so
+//! both backends report the same failure the same way.
 
 use sqlx::error::DatabaseError;
 
 /// `Result` with [`StoreError`] as the default error.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The underlying driver error of a [`StoreError`].
+pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What can go wrong in the store, in terms a caller can act on.
 ///
@@ -38,7 +41,7 @@ pub enum StoreError {
     #[error("database unavailable: {source}")]
     Unavailable {
         /// The underlying driver error.
-        source: sqlx::Error,
+        source: SourceError,
     },
     /// A stored value does not decode into its domain type.
     #[error("corrupt value in column {column}: {reason}")]
@@ -61,7 +64,7 @@ pub enum StoreError {
     #[error("database migration failed: {source}")]
     Migration {
         /// The underlying migration error.
-        source: sqlx::migrate::MigrateError,
+        source: SourceError,
     },
     /// A query failed for a reason that is not one of the above.
     #[error("store operation {query} failed: {source}")]
@@ -69,7 +72,7 @@ pub enum StoreError {
         /// The store operation that failed, e.g. `"create_entity"`.
         query: &'static str,
         /// The underlying driver error.
-        source: sqlx::Error,
+        source: SourceError,
     },
 }
 
@@ -79,7 +82,7 @@ impl StoreError {
     /// ```
     /// use rhiz_store::StoreError;
     ///
-    /// let err = StoreError::Unavailable { source: sqlx::Error::PoolTimedOut };
+    /// let err = StoreError::Unavailable { source: "connection refused".into() };
     /// assert!(err.is_retryable());
     /// let err = StoreError::NotFound { what: "entity", key: "did:plc:x".into() };
     /// assert!(!err.is_retryable());
@@ -140,39 +143,54 @@ fn conflict_field(table: &str, column: &str) -> Option<&'static str> {
     }
 }
 
-/// Translates a driver error raised by store operation `query` into a
-/// [`StoreError`], using the backend's `classify` for database errors.
+/// The [`StoreError`] of driver error `err`, raised by store operation
+/// `query` and classified by its backend as `class`.
 ///
 /// A [`StoreError::Conflict`] comes back with an empty `value`; the caller,
 /// which knows the values it wrote, fills it with
 /// [`StoreError::with_conflict_value`].
+pub(crate) fn from_class(
+    query: &'static str,
+    class: DbErrorClass,
+    err: impl Into<SourceError>,
+) -> StoreError {
+    match class {
+        DbErrorClass::UniqueViolation { table, column } => match conflict_field(&table, &column) {
+            Some(field) => StoreError::Conflict {
+                field,
+                value: String::new(),
+            },
+            None => StoreError::Query {
+                query,
+                source: err.into(),
+            },
+        },
+        DbErrorClass::Unavailable => StoreError::Unavailable { source: err.into() },
+        DbErrorClass::Other => StoreError::Query {
+            query,
+            source: err.into(),
+        },
+    }
+}
+
+/// Translates an sqlx error raised by store operation `query` into a
+/// [`StoreError`], using the backend's `classify` for database errors.
 pub(crate) fn translate(
     query: &'static str,
     err: sqlx::Error,
     classify: fn(&dyn DatabaseError) -> DbErrorClass,
 ) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) => match classify(db.as_ref()) {
-            DbErrorClass::UniqueViolation { table, column } => {
-                match conflict_field(&table, &column) {
-                    Some(field) => StoreError::Conflict {
-                        field,
-                        value: String::new(),
-                    },
-                    None => StoreError::Query { query, source: err },
-                }
-            }
-            DbErrorClass::Unavailable => StoreError::Unavailable { source: err },
-            DbErrorClass::Other => StoreError::Query { query, source: err },
-        },
+    let class = match &err {
+        sqlx::Error::Database(db) => classify(db.as_ref()),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable { source: err },
-        _ => StoreError::Query { query, source: err },
-    }
+        | sqlx::Error::WorkerCrashed => DbErrorClass::Unavailable,
+        _ => DbErrorClass::Other,
+    };
+    from_class(query, class, err)
 }
 
 /// Extension to translate `sqlx` results at each call site in one word.

@@ -71,10 +71,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Did, Handle};
 
-pub use error::{Result, StoreError};
+pub use error::{Result, SourceError, StoreError};
 pub use model::{
-    Entity, EntityPatch, NewEntity, StoreWrite, StoredAttestation, StoredRelationship,
-    TrustSnapshot,
+    AttestationHead, Entity, EntityPatch, NewEntity, RelationshipHead, StoreWrite,
+    StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 pub use url::mask_password;
 
@@ -136,6 +136,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The relationship with this URI, if any.
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>>;
 
+    /// The heads of the relationships with these URIs, in the same order
+    /// (`None` where there is none): what the apply step reads before a
+    /// batch of writes.
+    async fn relationship_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<RelationshipHead>>> {
+        let mut found = Vec::with_capacity(uris.len());
+        for uri in uris {
+            let stored = self.get_relationship(uri).await?;
+            found.push(stored.as_ref().map(RelationshipHead::from));
+        }
+        Ok(found)
+    }
+
     /// Applies `writes` in order in one transaction: all of them or, on
     /// error, none. Returns, per write, whether it changed a row (upserts
     /// always do; a delete of an unknown URI does not). This is how the
@@ -171,6 +183,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The attestation with this URI, if any.
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>>;
+
+    /// The heads of the attestations with these URIs, in the same order
+    /// (`None` where there is none).
+    async fn attestation_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<AttestationHead>>> {
+        let mut found = Vec::with_capacity(uris.len());
+        for uri in uris {
+            let stored = self.get_attestation(uri).await?;
+            found.push(stored.as_ref().map(AttestationHead::from));
+        }
+        Ok(found)
+    }
 
     /// Deletes the attestation; `false` if the URI was unknown.
     async fn delete_attestation(&self, uri: &AtUri) -> Result<bool>;

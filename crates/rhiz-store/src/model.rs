@@ -226,6 +226,55 @@ where
     })
 }
 
+/// What the indexing rules need of a stored relationship: its identity,
+/// participants and consent to attestation, without its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipHead {
+    /// Its URI.
+    pub uri: AtUri,
+    /// The CID of the stored version.
+    pub cid: Cid,
+    /// Its two participants.
+    pub participants: [Did; 2],
+    /// Whether third parties may attest it.
+    pub allow_attestation: bool,
+}
+
+impl From<&StoredRelationship> for RelationshipHead {
+    fn from(stored: &StoredRelationship) -> Self {
+        Self {
+            uri: stored.uri.clone(),
+            cid: stored.cid.clone(),
+            participants: stored.participants.clone(),
+            allow_attestation: stored.allow_attestation,
+        }
+    }
+}
+
+/// What the apply step needs of a stored attestation, without its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationHead {
+    /// Its URI.
+    pub uri: AtUri,
+    /// The CID of the stored version.
+    pub cid: Cid,
+    /// Who attests.
+    pub attester: Did,
+    /// The relationship it attests.
+    pub target: AtUri,
+}
+
+impl From<&StoredAttestation> for AttestationHead {
+    fn from(stored: &StoredAttestation) -> Self {
+        Self {
+            uri: stored.uri.clone(),
+            cid: stored.cid.clone(),
+            attester: stored.attester.clone(),
+            target: stored.target.clone(),
+        }
+    }
+}
+
 /// One write of [`Store::write_batch`](crate::Store::write_batch), borrowing
 /// what it writes.
 #[derive(Debug, Clone, Copy, PartialEq)]

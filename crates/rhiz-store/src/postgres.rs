@@ -47,7 +47,9 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migration { source })?;
+            .map_err(|source| StoreError::Migration {
+                source: source.into(),
+            })?;
         tracing::info!(url = %mask_password(url), "opened postgres store");
         Ok(SqlStore::new(PgDialect { pool }))
     }

@@ -11,7 +11,9 @@ use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{Result, StoreError};
-use crate::model::{Entity, StoredAttestation, StoredRelationship, TrustSnapshot};
+use crate::model::{
+    AttestationHead, Entity, RelationshipHead, StoredAttestation, StoredRelationship, TrustSnapshot,
+};
 
 /// How to read one column of each primitive kind from a backend's row.
 pub(crate) trait Columns {
@@ -126,6 +128,26 @@ pub(crate) fn relationship(row: &impl Columns) -> Result<StoredRelationship> {
         created_at: row.timestamp("created_at")?,
         indexed_at: row.timestamp("indexed_at")?,
         record: row.json("record")?,
+    })
+}
+
+/// Decodes a row of relationship head columns.
+pub(crate) fn relationship_head(row: &impl Columns) -> Result<RelationshipHead> {
+    Ok(RelationshipHead {
+        uri: id(row, "uri")?,
+        cid: id(row, "cid")?,
+        participants: [id(row, "participant0")?, id(row, "participant1")?],
+        allow_attestation: row.flag("allow_attestation")?,
+    })
+}
+
+/// Decodes a row of attestation head columns.
+pub(crate) fn attestation_head(row: &impl Columns) -> Result<AttestationHead> {
+    Ok(AttestationHead {
+        uri: id(row, "uri")?,
+        cid: id(row, "cid")?,
+        attester: id(row, "attester")?,
+        target: id(row, "target_uri")?,
     })
 }
 

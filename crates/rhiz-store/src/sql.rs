@@ -100,12 +100,22 @@ pub(crate) const UPSERT_RELATIONSHIP: &str = "INSERT INTO relationships (uri, ci
 pub(crate) const DELETE_PARTICIPANTS: &str =
     "DELETE FROM relationship_participants WHERE relationship_uri = $1";
 
-/// `$1` relationship uri, `$2` first participant, `$3` second participant.
-pub(crate) const INSERT_PARTICIPANTS: &str = "INSERT INTO relationship_participants \
-     (relationship_uri, did, position) VALUES ($1, $2, 0), ($1, $3, 1)";
+/// `$1` relationship uri, `$2` first participant, `$3` second participant;
+/// replaces the participants already stored for the URI.
+pub(crate) const UPSERT_PARTICIPANTS: &str = "INSERT INTO relationship_participants \
+     (relationship_uri, did, position) VALUES ($1, $2, 0), ($1, $3, 1) \
+     ON CONFLICT (relationship_uri, position) DO UPDATE SET did = excluded.did";
 
 /// `$1` uri.
 pub(crate) const GET_RELATIONSHIP: &str = concat!(select_relationships!(), "WHERE r.uri = $1");
+
+/// `$1` uri: the columns of a [`RelationshipHead`](crate::RelationshipHead).
+pub(crate) const GET_RELATIONSHIP_HEAD: &str = "SELECT r.uri, r.cid, \
+     p0.did AS participant0, p1.did AS participant1, r.allow_attestation \
+     FROM relationships r \
+     JOIN relationship_participants p0 ON p0.relationship_uri = r.uri AND p0.position = 0 \
+     JOIN relationship_participants p1 ON p1.relationship_uri = r.uri AND p1.position = 1 \
+     WHERE r.uri = $1";
 
 /// `$1` uri.
 pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE uri = $1";
@@ -147,6 +157,10 @@ pub(crate) const GET_ATTESTATION: &str = concat!(
     attestation_columns!(),
     " FROM attestations WHERE uri = $1"
 );
+
+/// `$1` uri: the columns of an [`AttestationHead`](crate::AttestationHead).
+pub(crate) const GET_ATTESTATION_HEAD: &str =
+    "SELECT uri, cid, attester, target_uri FROM attestations WHERE uri = $1";
 
 /// `$1` uri.
 pub(crate) const DELETE_ATTESTATION: &str = "DELETE FROM attestations WHERE uri = $1";

@@ -1,11 +1,11 @@
-//! The one implementation of [`Store`], generic over the backend.
+//! The sqlx implementation of [`Store`], generic over the backend (today
+//! PostgreSQL; SQLite has its own, on rusqlite: [`crate::sqlite`]).
 //!
 //! The SQL is shared ([`crate::sql`]) and so is decoding ([`crate::rows`]);
 //! what is left to a backend is a [`Dialect`]: how it binds timestamps,
 //! 0–100 values and JSON, how it classifies its error codes, which pools
 //! serve reads and writes, how it reads a row it is about to update, and how
-//! it closes. Every [`Store`] method is written once, here, so the two
-//! backends cannot drift apart.
+//! it closes.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -162,12 +162,12 @@ where
 }
 
 /// One write as a batch of one; whether it changed a row.
-async fn write_one<S: Store + ?Sized>(store: &S, write: StoreWrite<'_>) -> Result<bool> {
+pub(crate) async fn write_one<S: Store + ?Sized>(store: &S, write: StoreWrite<'_>) -> Result<bool> {
     let changed = store.write_batch(&[write]).await?;
     Ok(changed.first().copied().unwrap_or(false))
 }
 
-fn entity_not_found(did: &Did) -> StoreError {
+pub(crate) fn entity_not_found(did: &Did) -> StoreError {
     StoreError::NotFound {
         what: "entity",
         key: did.to_string(),
@@ -315,12 +315,7 @@ where
                         .execute(&mut *tx)
                         .await
                         .or_store(op, D::classify)?;
-                    sqlx::query(sql::DELETE_PARTICIPANTS)
-                        .bind(rel.uri.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .or_store(op, D::classify)?;
-                    sqlx::query(sql::INSERT_PARTICIPANTS)
+                    sqlx::query(sql::UPSERT_PARTICIPANTS)
                         .bind(rel.uri.as_str())
                         .bind(rel.participants[0].as_str())
                         .bind(rel.participants[1].as_str())

@@ -49,15 +49,14 @@ async fn corrupt_rows_name_the_column() {
     let db = dir.path().join("rhiz.db");
     let store = open_at(&db).await;
     // Write a row behind the store's back, with an unparsable timestamp.
-    let raw = sqlx::SqlitePool::connect(&url_of(&db)).await.unwrap();
-    sqlx::query(
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.execute(
         "INSERT INTO entities (did, name, entity_type, created_at, updated_at) \
          VALUES ('did:plc:broken', 'Broken', 'person', 'yesterday', '2025-01-01T00:00:00.000000Z')",
+        [],
     )
-    .execute(&raw)
-    .await
     .unwrap();
-    raw.close().await;
+    drop(raw);
 
     let did = "did:plc:broken".parse().unwrap();
     match store.get_entity(&did).await {

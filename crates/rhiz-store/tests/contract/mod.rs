@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rhiz_protocol::{AtUri, Cid, Did, Handle};
 use rhiz_store::{
-    Entity, EntityPatch, NewEntity, Store, StoreError, StoreWrite, StoredAttestation,
-    StoredRelationship, TrustSnapshot,
+    AttestationHead, Entity, EntityPatch, NewEntity, RelationshipHead, Store, StoreError,
+    StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 use serde_json::json;
 
@@ -36,6 +36,7 @@ macro_rules! contract_suite {
             list_relationships_pages_by_uri,
             list_attestations_pages_by_uri,
             write_batch_applies_in_order_and_reports_changes,
+            batched_reads_answer_in_order,
             delete_relationship_keeps_attestations,
             attestations_newest_first_ties_by_uri_desc,
             upsert_attestation_replaces_and_delete_reports,
@@ -712,6 +713,39 @@ pub(crate) async fn write_batch_applies_in_order_and_reports_changes(
         .is_empty());
     assert_eq!(store.attestations_for(&kept.uri).await.unwrap().len(), 1);
     assert!(store.write_batch(&[]).await.unwrap().is_empty());
+}
+
+pub(crate) async fn batched_reads_answer_in_order(store: Arc<dyn Store>, _url: String) {
+    let first = relationship("alice", "rel1", "bob");
+    let second = relationship("carol", "rel2", "dave");
+    let att = attestation("erin", "att1", &first.uri, 10);
+    let unknown = rel_uri("nobody", "rel9");
+    store
+        .write_batch(&[
+            StoreWrite::UpsertRelationship(&first),
+            StoreWrite::UpsertRelationship(&second),
+            StoreWrite::UpsertAttestation(&att),
+        ])
+        .await
+        .unwrap();
+    let found = store
+        .relationship_heads(&[second.uri.clone(), unknown.clone(), first.uri.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        [
+            Some(RelationshipHead::from(&second)),
+            None,
+            Some(RelationshipHead::from(&first))
+        ]
+    );
+    let found = store
+        .attestation_heads(&[unknown, att.uri.clone()])
+        .await
+        .unwrap();
+    assert_eq!(found, [None, Some(AttestationHead::from(&att))]);
+    assert!(store.relationship_heads(&[]).await.unwrap().is_empty());
 }
 
 pub(crate) async fn list_attestations_pages_by_uri(store: Arc<dyn Store>, _url: String) {

@@ -1,0 +1,239 @@
+//! What every part of the SQLite backend shares: opening connections,
+//! binding the shared statements' `$N` parameters, reading columns and
+//! classifying errors.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Row, Statement, ToSql};
+use serde_json::Value;
+
+use crate::error::{from_class, DbErrorClass, Result, StoreError};
+use crate::rows::{corrupt, Columns};
+use crate::timestamp;
+
+/// How long a connection waits on a lock held by another connection.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// Opens the read-write connection, creating the file, in WAL mode.
+///
+/// `synchronous=NORMAL`: a commit survives a crash of the process; the
+/// event log, not the store, is what an acknowledgement rests on.
+pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -65536;
+         PRAGMA mmap_size = 268435456;
+         PRAGMA wal_autocheckpoint = 8192;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// Opens a read-only connection; WAL lets it read while the writer writes.
+pub(super) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA mmap_size = 268435456;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// The names SQLite gives the shared statements' `$1`, `$2`, … parameters.
+/// They are named, not positional, in SQLite: numbered by first appearance,
+/// which is not always `$1` first, so they are bound by name.
+const PARAMETERS: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16",
+];
+
+/// Binds `values[i]` to `$(i + 1)` of `statement`.
+fn bind<P: ToSql>(statement: &mut Statement<'_>, values: &[P]) -> rusqlite::Result<()> {
+    debug_assert!(values.len() <= PARAMETERS.len(), "too many parameters");
+    for (name, value) in PARAMETERS.iter().zip(values) {
+        let index = statement
+            .parameter_index(name)?
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName((*name).to_owned()))?;
+        statement.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
+}
+
+/// Runs `sql` (no result rows) with `values`; how many rows it changed.
+pub(super) fn execute<P: ToSql>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &'static str,
+    values: &[P],
+) -> Result<usize> {
+    let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
+    bind(&mut statement, values).map_err(store_error(op))?;
+    statement.raw_execute().map_err(store_error(op))
+}
+
+/// Runs `sql` with `values` and decodes every row it returns.
+pub(super) fn query<P: ToSql, T>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &'static str,
+    values: &[P],
+    mut decode: impl FnMut(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
+    bind(&mut statement, values).map_err(store_error(op))?;
+    let mut rows = statement.raw_query();
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error(op))? {
+        decoded.push(decode(row)?);
+    }
+    Ok(decoded)
+}
+
+/// Runs `sql` with `values` and decodes the first row it returns, if any.
+pub(super) fn query_optional<P: ToSql, T>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &'static str,
+    values: &[P],
+    decode: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
+    bind(&mut statement, values).map_err(store_error(op))?;
+    let mut rows = statement.raw_query();
+    rows.next()
+        .map_err(store_error(op))?
+        .map(decode)
+        .transpose()
+}
+
+/// Translates the errors of store operation `op`.
+pub(super) fn store_error(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |err| from_class(op, classify(&err), err)
+}
+
+/// The error of an operation on a closed store.
+pub(super) fn closed() -> StoreError {
+    StoreError::Unavailable {
+        source: "the store is closed".into(),
+    }
+}
+
+/// Classifies SQLite's result codes.
+fn classify(err: &rusqlite::Error) -> DbErrorClass {
+    const SQLITE_CONSTRAINT_PRIMARYKEY: std::ffi::c_int = 1555;
+    const SQLITE_CONSTRAINT_UNIQUE: std::ffi::c_int = 2067;
+    let rusqlite::Error::SqliteFailure(failure, message) = err else {
+        return DbErrorClass::Other;
+    };
+    match failure.code {
+        ErrorCode::ConstraintViolation
+            if matches!(
+                failure.extended_code,
+                SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE
+            ) =>
+        {
+            unique_key(message.as_deref().unwrap_or_default())
+        }
+        ErrorCode::DatabaseBusy
+        | ErrorCode::DatabaseLocked
+        | ErrorCode::OutOfMemory
+        | ErrorCode::SystemIoFailure
+        | ErrorCode::DiskFull
+        | ErrorCode::CannotOpen => DbErrorClass::Unavailable,
+        _ => DbErrorClass::Other,
+    }
+}
+
+/// Reads `table.column` out of "UNIQUE constraint failed: t.c[, t.d]".
+fn unique_key(message: &str) -> DbErrorClass {
+    message
+        .split_once("constraint failed: ")
+        .and_then(|(_, keys)| keys.split(',').next())
+        .and_then(|key| key.trim().split_once('.'))
+        .map_or(DbErrorClass::Other, |(table, column)| {
+            DbErrorClass::unique_violation(table, column)
+        })
+}
+
+impl Columns for Row<'_> {
+    fn text(&self, column: &'static str) -> Result<String> {
+        self.get(column).map_err(|err| corrupt(column, err))
+    }
+
+    fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
+        self.get(column).map_err(|err| corrupt(column, err))
+    }
+
+    fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
+        self.get(column).map_err(|err| corrupt(column, err))
+    }
+
+    fn flag(&self, column: &'static str) -> Result<bool> {
+        self.get(column).map_err(|err| corrupt(column, err))
+    }
+
+    fn timestamp(&self, column: &'static str) -> Result<DateTime<Utc>> {
+        timestamp::from_text(&self.text(column)?).map_err(|err| corrupt(column, err))
+    }
+
+    fn json(&self, column: &'static str) -> Result<Value> {
+        let text = self
+            .get_ref(column)
+            .and_then(|value| value.as_str().map_err(Into::into))
+            .map_err(|err| corrupt(column, err))?;
+        serde_json::from_str(text).map_err(|err| corrupt(column, err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_messages_name_table_and_column() {
+        assert_eq!(
+            unique_key("UNIQUE constraint failed: entities.handle"),
+            DbErrorClass::UniqueViolation {
+                table: "entities".into(),
+                column: "handle".into()
+            }
+        );
+        assert_eq!(
+            unique_key(
+                "UNIQUE constraint failed: trust_snapshots.did, trust_snapshots.calculated_at"
+            ),
+            DbErrorClass::UniqueViolation {
+                table: "trust_snapshots".into(),
+                column: "did".into()
+            }
+        );
+        assert_eq!(unique_key("something else"), DbErrorClass::Other);
+    }
+
+    #[test]
+    fn parameters_bind_by_name_whatever_their_order_in_the_text() {
+        let conn = Connection::open_in_memory().unwrap();
+        let values: [&dyn ToSql; 2] = [&"first", &"second"];
+        let got = query(
+            &conn,
+            "test",
+            "SELECT $2 || '+' || $1 AS v",
+            &values,
+            |row| row.text("v"),
+        )
+        .unwrap();
+        assert_eq!(got, ["second+first"]);
+    }
+}

@@ -1,0 +1,124 @@
+//! The SQLite schema's migrations, applied in order on open.
+//!
+//! Each migration runs in its own transaction and is recorded in
+//! `rhiz_migrations`. Databases created by earlier versions of rhiz, which
+//! recorded their migrations in sqlx's `_sqlx_migrations`, are recognised:
+//! what that table lists as applied is not applied again.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Result, StoreError};
+use crate::timestamp;
+
+/// Every migration: version, description, SQL.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// Applies the migrations `conn`'s database has not had yet.
+pub(super) fn run(conn: &mut Connection) -> Result<()> {
+    migrate(conn).map_err(|err| StoreError::Migration {
+        source: Box::new(err),
+    })
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS rhiz_migrations (
+             version     INTEGER NOT NULL PRIMARY KEY,
+             description TEXT    NOT NULL,
+             applied_at  TEXT    NOT NULL
+         ) STRICT;",
+    )?;
+    for &(version, description, sql) in MIGRATIONS {
+        if applied(conn, version)? {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO rhiz_migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+            (version, description, timestamp::to_text(chrono::Utc::now())),
+        )?;
+        tx.commit()?;
+        tracing::info!(version, description, "applied sqlite migration");
+    }
+    Ok(())
+}
+
+/// Whether migration `version` is recorded, by us or by sqlx.
+fn applied(conn: &Connection, version: i64) -> rusqlite::Result<bool> {
+    let ours = conn
+        .query_row(
+            "SELECT 1 FROM rhiz_migrations WHERE version = ?1",
+            [version],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if ours {
+        return Ok(true);
+    }
+    let sqlx_table = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !sqlx_table {
+        return Ok(false);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM _sqlx_migrations WHERE version = ?1 AND success",
+            [version],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut statement = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn migrations_apply_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        assert!(tables(&conn).contains(&"relationships".to_owned()));
+        run(&mut conn).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM rhiz_migrations", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    #[test]
+    fn a_database_migrated_by_sqlx_is_not_migrated_again() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].2).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, TRUE);",
+        )
+        .unwrap();
+        run(&mut conn).unwrap();
+        assert!(tables(&conn).contains(&"relationships".to_owned()));
+    }
+}
