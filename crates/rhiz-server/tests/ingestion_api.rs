@@ -665,3 +665,42 @@ fn random_json(rng: &mut SplitMix, depth: u32) -> Value {
         }
     }
 }
+
+/// Within one batch, an attestation is checked against a relationship
+/// created earlier in the same batch, and a repeat of an applied event
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sees_its_own_earlier_writes() {
+    use rhiz_server::apply::Applied;
+    use rhiz_server::ingest::parse_ingestion_body;
+
+    let app = TestApp::ingesting(|_| {}).await;
+    let now = chrono::Utc::now();
+    let target = relationship_uri("alice", 1);
+    let bodies = [
+        relationship("alice", "bob", 1, 70),
+        events::attestation("bob", 1, &target, "verify"),
+        events::attestation("carol", 1, &target, "verify"),
+    ];
+    let batch: Vec<_> = bodies
+        .iter()
+        .map(|body| parse_ingestion_body(body, now).unwrap())
+        .collect();
+    let refs: Vec<_> = batch.iter().collect();
+    let results = app.state.applier.apply_events(&refs).await;
+    assert!(matches!(results[0], Ok(Applied::Changed(_))), "{results:?}");
+    let rule = results[1].as_ref().unwrap_err().message().to_owned();
+    assert!(rule.contains("participates in"), "{rule}");
+    assert!(matches!(results[2], Ok(Applied::Changed(_))), "{results:?}");
+
+    let again = app.state.applier.apply_events(&refs[..1]).await;
+    assert_eq!(again, [Ok(Applied::Unchanged)]);
+    let attestations = app
+        .state
+        .store
+        .attestations_for(&target.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(attestations.len(), 1);
+    assert_eq!(attestations[0].attester.as_str(), did("carol"));
+}

@@ -145,7 +145,10 @@ async fn check_target(
     let Some(relationship) = state.store.get_relationship(target).await? else {
         return Ok(());
     };
-    match crate::apply::attestation_rule_violation(attester, &relationship) {
+    match crate::apply::attestation_rule_violation(
+        attester,
+        &rhiz_store::RelationshipHead::from(&relationship),
+    ) {
         Some(rule) => Err(ApiError::bad_request(rule)),
         None => Ok(()),
     }

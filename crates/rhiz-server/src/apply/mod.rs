@@ -1,6 +1,8 @@
-//! Apply: the only writer. One handler per event kind: the protocol's
-//! indexing rules, one store write, the graph update, the invalidation of
-//! the cached answers it may change, then one change on the [`ChangeFeed`].
+//! Apply: the only writer. Per event: the protocol's indexing rules, one
+//! store write, the graph update, the invalidation of the cached answers it
+//! may change, then one change on the [`ChangeFeed`]. Events come in batches
+//! of distinct records ([`Applier::apply_events`]): one read, one
+//! transaction and one graph lock serve the whole batch.
 //! The invalidation is awaited before the change is published and the
 //! event settled, so no answer cached before the event is served once it is
 //! applied (see [`crate::answer_cache`]).
@@ -19,7 +21,7 @@
 //!
 //! [PROTOCOL.md]: https://github.com/rhiz-protocol/rhiz
 
-mod group_writer;
+mod plan;
 mod rows;
 mod watch;
 
@@ -27,15 +29,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use rhiz_events::{async_trait, Handler, HandlerError};
-use rhiz_graph::{AttestationInput, RelationshipInput};
-use rhiz_protocol::{
-    AtUri, Attestation, Cid, Did, EntityProfile, Event, EventBody, RelationshipRecord,
-};
-use rhiz_store::{Store, StoreError};
+use rhiz_protocol::{AtUri, Cid, Did, EntityProfile, Event, EventBody};
+use rhiz_store::{Store, StoreError, StoreWrite};
 
 use crate::change_feed::{Change, ChangeFeed};
 use crate::live_graph::LiveGraph;
-use group_writer::{GroupWriter, Write};
+pub use plan::attestation_rule_violation;
+use plan::{record_address, record_uri, GraphChange, Known, Plan};
 pub use watch::{ApplyOutcome, Watch};
 
 /// What applying one event did.
@@ -54,7 +54,6 @@ pub struct Applier {
     graph: Arc<LiveGraph>,
     feed: Arc<ChangeFeed>,
     cache: rhiz_cache::Cache,
-    writes: GroupWriter,
     watchers: watch::Watchers,
 }
 
@@ -70,19 +69,22 @@ impl std::fmt::Debug for Applier {
 #[async_trait]
 impl Handler<Event> for Applier {
     async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
-        let result = self.apply_event(event).await;
-        self.watchers.settle(event.id().as_str(), &result);
-        result.map(|_| ())
+        let mut results = self.apply_batch(&[event]).await;
+        results.pop().unwrap_or(Ok(()))
     }
 
-    /// The events of a batch have distinct records: they are applied
-    /// concurrently, and their store writes share one transaction (see
-    /// [`group_writer`]).
+    /// The events of a batch have distinct records: see
+    /// [`Applier::apply_events`].
     async fn apply_batch(&self, events: &[&Event]) -> Vec<Result<(), HandlerError>> {
-        let applies = events
+        let results = self.apply_events(events).await;
+        events
             .iter()
-            .map(|event| self.writes.track(self.apply(event)));
-        futures_util::future::join_all(applies).await
+            .zip(results)
+            .map(|(event, result)| {
+                self.watchers.settle(event.id().as_str(), &result);
+                result.map(|_| ())
+            })
+            .collect()
     }
 }
 
@@ -96,7 +98,6 @@ impl Applier {
         cache: rhiz_cache::Cache,
     ) -> Self {
         Self {
-            writes: GroupWriter::start(Arc::clone(&store)),
             store,
             graph,
             feed,
@@ -111,143 +112,117 @@ impl Applier {
         self.watchers.watch(event_id)
     }
 
-    /// Applies one event; see the module documentation.
-    pub async fn apply_event(&self, event: &Event) -> Result<Applied, HandlerError> {
-        let _span = tracing::debug_span!("apply", event_id = %event.id(), kind = %event.kind());
+    /// Applies events of distinct records; one result per event, in order.
+    ///
+    /// The whole batch costs two store reads (what the events replace,
+    /// delete or target: [`plan`]), one store transaction for every record
+    /// write, and one hold of the graph's write lock. Entity profiles are
+    /// then applied one by one. Each change is invalidated in the cache and
+    /// published only after its write committed.
+    pub async fn apply_events(&self, events: &[&Event]) -> Vec<Result<Applied, HandlerError>> {
+        let mut known = match Known::fetch(&*self.store, events).await {
+            Ok(known) => known,
+            Err(error) => {
+                let error = store_error(error);
+                return events.iter().map(|_| Err(error.clone())).collect();
+            }
+        };
+        let now = Utc::now();
+        let mut plans: Vec<Result<Plan, HandlerError>> = events
+            .iter()
+            .map(|event| plan::plan(event, &mut known, now))
+            .collect();
+        self.write(&mut plans).await;
+        self.update_graph(&mut plans);
+
+        let mut results = Vec::with_capacity(events.len());
+        for (event, plan) in events.iter().zip(plans) {
+            results.push(match plan {
+                Ok(Plan::Unchanged) => Ok(Applied::Unchanged),
+                Ok(Plan::Record { uri, dids, .. }) => {
+                    Ok(self.publish(event, Some(&uri), dids).await)
+                }
+                Ok(Plan::Publish { dids }) => Ok(self.publish(event, None, dids).await),
+                Ok(Plan::Profile) => self.apply_profile(event).await,
+                Err(error) => Err(error),
+            });
+        }
+        results
+    }
+
+    /// Commits the record writes of `plans` in one transaction. If it
+    /// fails, each write is tried alone, so one bad write cannot fail the
+    /// others; a plan whose write fails becomes that failure.
+    async fn write(&self, plans: &mut [Result<Plan, HandlerError>]) {
+        let writes: Vec<(usize, StoreWrite<'_>)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, plan)| match plan {
+                Ok(Plan::Record { write, .. }) => Some((i, write.as_store_write())),
+                _ => None,
+            })
+            .collect();
+        if writes.is_empty() {
+            return;
+        }
+        let batch: Vec<StoreWrite<'_>> = writes.iter().map(|(_, write)| *write).collect();
+        let failed: Vec<(usize, HandlerError)> = match self.store.write_batch(&batch).await {
+            Ok(_) => Vec::new(),
+            Err(error) if writes.len() == 1 => vec![(writes[0].0, store_error(error))],
+            Err(_) => {
+                let mut failed = Vec::new();
+                for (i, write) in &writes {
+                    if let Err(error) = self.store.write_batch(&[*write]).await {
+                        failed.push((*i, store_error(error)));
+                    }
+                }
+                failed
+            }
+        };
+        drop(batch);
+        drop(writes);
+        for (i, error) in failed {
+            plans[i] = Err(error);
+        }
+    }
+
+    /// Applies the graph changes of `plans` under one hold of the write lock.
+    fn update_graph(&self, plans: &mut [Result<Plan, HandlerError>]) {
+        let mut graph = self.graph.write();
+        for plan in plans.iter_mut() {
+            let Ok(Plan::Record { graph: change, .. }) = plan else {
+                continue;
+            };
+            let Some(change) = change.take() else {
+                continue;
+            };
+            let updated = match change {
+                GraphChange::UpsertRelationship(input) => graph.upsert_relationship(input),
+                GraphChange::RemoveRelationship(uri) => {
+                    graph.remove_relationship(&uri);
+                    Ok(())
+                }
+                GraphChange::UpsertAttestation(input) => graph.upsert_attestation(input),
+                GraphChange::RemoveAttestation(uri) => {
+                    graph.remove_attestation(&uri);
+                    Ok(())
+                }
+            };
+            if let Err(error) = updated {
+                *plan = Err(permanent(error));
+            }
+        }
+    }
+
+    /// Applies a profile event on its own: entities are not batched.
+    async fn apply_profile(&self, event: &Event) -> Result<Applied, HandlerError> {
         match event.body() {
-            EventBody::RelationshipCreated(record) | EventBody::RelationshipUpdated(record) => {
-                let (uri, cid) = record_address(event)?;
-                self.put_relationship(event, uri, cid, record).await
-            }
-            EventBody::RelationshipDeleted => {
-                self.delete_relationship(event, record_uri(event)?).await
-            }
-            EventBody::AttestationCreated(record) | EventBody::AttestationUpdated(record) => {
-                let (uri, cid) = record_address(event)?;
-                self.put_attestation(event, uri, cid, record).await
-            }
-            EventBody::AttestationDeleted => {
-                self.delete_attestation(event, record_uri(event)?).await
-            }
             EventBody::EntityProfileCreated(record) | EventBody::EntityProfileUpdated(record) => {
                 let (uri, cid) = record_address(event)?;
                 self.put_profile(event, uri, cid, record).await
             }
-            EventBody::EntityProfileDeleted => self.delete_profile(event, record_uri(event)?).await,
-            EventBody::TrustInvalidated { .. } => Ok(self
-                .publish(event, None, vec![event.author().clone()])
-                .await),
+            _ => self.delete_profile(event, record_uri(event)?).await,
         }
-    }
-
-    async fn put_relationship(
-        &self,
-        event: &Event,
-        uri: &AtUri,
-        cid: &Cid,
-        record: &RelationshipRecord,
-    ) -> Result<Applied, HandlerError> {
-        let previous = self
-            .store
-            .get_relationship(uri)
-            .await
-            .map_err(store_error)?;
-        if previous.as_ref().is_some_and(|p| &p.cid == cid) {
-            return Ok(Applied::Unchanged);
-        }
-        let row = rows::relationship_row(uri, cid, event.author(), record, Utc::now());
-        self.writes.write(Write::Relationship(row)).await?;
-        self.graph
-            .write()
-            .upsert_relationship(RelationshipInput::from_record(
-                uri.clone(),
-                cid.clone(),
-                record,
-            ))
-            .map_err(permanent)?;
-        let mut dids = record.participants.to_vec();
-        if let Some(previous) = previous {
-            dids.extend(previous.participants);
-        }
-        Ok(self.publish(event, Some(uri), dids).await)
-    }
-
-    async fn delete_relationship(
-        &self,
-        event: &Event,
-        uri: &AtUri,
-    ) -> Result<Applied, HandlerError> {
-        let Some(previous) = self
-            .store
-            .get_relationship(uri)
-            .await
-            .map_err(store_error)?
-        else {
-            return Ok(Applied::Unchanged);
-        };
-        self.writes
-            .write(Write::DeleteRelationship(uri.clone()))
-            .await?;
-        self.graph.write().remove_relationship(uri);
-        Ok(self
-            .publish(event, Some(uri), previous.participants.to_vec())
-            .await)
-    }
-
-    async fn put_attestation(
-        &self,
-        event: &Event,
-        uri: &AtUri,
-        cid: &Cid,
-        record: &Attestation,
-    ) -> Result<Applied, HandlerError> {
-        let previous = self.store.get_attestation(uri).await.map_err(store_error)?;
-        if previous.as_ref().is_some_and(|p| &p.cid == cid) {
-            return Ok(Applied::Unchanged);
-        }
-        let target = self
-            .store
-            .get_relationship(&record.target_relationship)
-            .await
-            .map_err(store_error)?;
-        let mut dids = vec![record.attester.clone()];
-        if let Some(target) = &target {
-            if let Some(rule) = attestation_rule_violation(&record.attester, target) {
-                return Err(HandlerError::Permanent(rule));
-            }
-            dids.extend(target.participants.iter().cloned());
-        }
-        let row = rows::attestation_row(uri, cid, record, Utc::now());
-        self.writes.write(Write::Attestation(row)).await?;
-        self.graph
-            .write()
-            .upsert_attestation(AttestationInput::from_record(uri.clone(), record))
-            .map_err(permanent)?;
-        Ok(self.publish(event, Some(uri), dids).await)
-    }
-
-    async fn delete_attestation(
-        &self,
-        event: &Event,
-        uri: &AtUri,
-    ) -> Result<Applied, HandlerError> {
-        let Some(previous) = self.store.get_attestation(uri).await.map_err(store_error)? else {
-            return Ok(Applied::Unchanged);
-        };
-        self.writes
-            .write(Write::DeleteAttestation(uri.clone()))
-            .await?;
-        self.graph.write().remove_attestation(uri);
-        let mut dids = vec![previous.attester];
-        if let Some(target) = self
-            .store
-            .get_relationship(&previous.target)
-            .await
-            .map_err(store_error)?
-        {
-            dids.extend(target.participants);
-        }
-        Ok(self.publish(event, Some(uri), dids).await)
     }
 
     async fn put_profile(
@@ -311,42 +286,6 @@ impl Applier {
         crate::answer_cache::invalidate_change(&self.cache, &change).await;
         Applied::Changed(self.feed.publish(change))
     }
-}
-
-/// PROTOCOL.md: an attester cannot attest a relationship it participates
-/// in, nor one whose owners refused attestation. The broken rule, if any.
-pub fn attestation_rule_violation(
-    attester: &Did,
-    target: &rhiz_store::StoredRelationship,
-) -> Option<String> {
-    if target.participants.contains(attester) {
-        Some(format!(
-            "{attester} participates in {} and cannot attest it",
-            target.uri
-        ))
-    } else if !target.allow_attestation {
-        Some(format!(
-            "the participants of {} do not allow attestations",
-            target.uri
-        ))
-    } else {
-        None
-    }
-}
-
-/// The URI of a record event (validated at ingest: every record event has one).
-fn record_uri(event: &Event) -> Result<&AtUri, HandlerError> {
-    event
-        .uri()
-        .ok_or_else(|| HandlerError::Permanent(format!("a {} event needs a URI", event.kind())))
-}
-
-/// The URI and CID of a create or update (validated at ingest: both present).
-fn record_address(event: &Event) -> Result<(&AtUri, &Cid), HandlerError> {
-    let cid = event
-        .cid()
-        .ok_or_else(|| HandlerError::Permanent(format!("a {} event needs a CID", event.kind())))?;
-    Ok((record_uri(event)?, cid))
 }
 
 fn store_error(error: StoreError) -> HandlerError {
