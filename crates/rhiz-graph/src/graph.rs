@@ -63,32 +63,10 @@ impl RelationshipInput {
             strength: record.strength,
             discoverable: record.is_discoverable(),
             last_interaction: record.temporal.last_interaction.to_utc(),
-            signed: record.participants.each_ref().map(|did| {
-                record
-                    .signatures
-                    .iter()
-                    .flatten()
-                    .any(|signature| signature.did == *did)
-            }),
-            strength_deviation: strength_deviation(
-                record.strength,
-                record.temporal.history.iter().flatten().map(|p| p.strength),
-            ),
+            signed: record.signed(),
+            strength_deviation: record.strength_deviation(),
         }
     }
-}
-
-/// The population standard deviation of `current` and `history`, rounded.
-fn strength_deviation(current: Percent, history: impl Iterator<Item = Percent>) -> u8 {
-    let values: Vec<f64> = std::iter::once(current)
-        .chain(history)
-        .map(|p| f64::from(p.get()))
-        .collect();
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    // Values in 0–100 have a deviation of at most 50.
-    variance.sqrt().round().clamp(0.0, 50.0) as u8
 }
 
 /// An attestation as the graph needs it, usually built from the stored

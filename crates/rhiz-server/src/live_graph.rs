@@ -5,11 +5,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use rhiz_graph::{AttestationInput, Graph, RelationshipInput};
-use rhiz_protocol::{Attestation, RelationshipRecord};
-use rhiz_store::{Store, StoreError, StoredAttestation, StoredRelationship};
-
-/// Rows read from the store per page during the start-up load.
-const LOAD_PAGE: u32 = 10_000;
+use rhiz_protocol::Percent;
+use rhiz_store::{AttestationEdge, RelationshipEdge, Store, StoreError};
 
 /// The in-memory graph behind a read/write lock.
 ///
@@ -38,39 +35,31 @@ impl LiveGraph {
         Self::default()
     }
 
-    /// Builds the graph from every relationship and attestation in `store`.
+    /// Builds the graph from every relationship and attestation in `store`,
+    /// reading their columns ([`Store::relationship_edges`],
+    /// [`Store::attestation_edges`]), not their records.
     ///
-    /// A stored record that no longer parses is a [`StoreError::Corrupt`]:
-    /// the graph never holds anything the store does not.
+    /// A stored value the graph rejects is a [`StoreError::Corrupt`]: the
+    /// graph never holds anything the store does not.
     pub async fn load(store: &dyn Store) -> Result<(Self, LoadReport), StoreError> {
         let started = Instant::now();
-        let mut relationships = Vec::new();
-        let mut after = None;
-        loop {
-            let page = store.list_relationships(after.as_ref(), LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.uri.clone());
-            for stored in &page {
-                relationships.push(relationship_input(stored)?);
-            }
-        }
+        let relationships = store
+            .relationship_edges()
+            .await?
+            .into_iter()
+            .map(relationship_input)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut graph = Graph::new();
         let relationship_count = relationships.len();
         graph
             .bulk_load(relationships)
             .map_err(|error| corrupt("relationships", error))?;
-        let mut attestation_count = 0;
-        let mut after = None;
-        loop {
-            let page = store.list_attestations(after.as_ref(), LOAD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.uri.clone());
-            for stored in &page {
-                graph
-                    .upsert_attestation(attestation_input(stored)?)
-                    .map_err(|error| corrupt("attestations", error))?;
-                attestation_count += 1;
-            }
+        let attestations = store.attestation_edges().await?;
+        let attestation_count = attestations.len();
+        for edge in attestations {
+            graph
+                .upsert_attestation(attestation_input(edge)?)
+                .map_err(|error| corrupt("attestations", error))?;
         }
         let report = LoadReport {
             relationships: relationship_count,
@@ -96,22 +85,38 @@ impl LiveGraph {
     }
 }
 
-/// The graph's view of a stored relationship, from its full record.
-pub fn relationship_input(stored: &StoredRelationship) -> Result<RelationshipInput, StoreError> {
-    let record = RelationshipRecord::from_json(&stored.record)
-        .map_err(|error| corrupt("relationships.record", error))?;
-    Ok(RelationshipInput::from_record(
-        stored.uri.clone(),
-        stored.cid.clone(),
-        &record,
-    ))
+/// The graph's view of a stored relationship.
+fn relationship_input(edge: RelationshipEdge) -> Result<RelationshipInput, StoreError> {
+    Ok(RelationshipInput {
+        strength: percent("relationships.strength", edge.strength)?,
+        uri: edge.uri,
+        cid: edge.cid,
+        participants: edge.participants,
+        relationship_type: edge.rel_type,
+        discoverable: edge.discoverable,
+        last_interaction: edge.last_interaction_at,
+        signed: edge.signed,
+        strength_deviation: edge.strength_deviation,
+    })
 }
 
-/// The graph's view of a stored attestation, from its full record.
-pub fn attestation_input(stored: &StoredAttestation) -> Result<AttestationInput, StoreError> {
-    let record = Attestation::from_json(&stored.record)
-        .map_err(|error| corrupt("attestations.record", error))?;
-    Ok(AttestationInput::from_record(stored.uri.clone(), &record))
+/// The graph's view of a stored attestation.
+fn attestation_input(edge: AttestationEdge) -> Result<AttestationInput, StoreError> {
+    Ok(AttestationInput {
+        attestation_type: edge
+            .attestation_type
+            .parse()
+            .map_err(|error| corrupt("attestations.attestation_type", error))?,
+        confidence: percent("attestations.confidence", edge.confidence)?,
+        uri: edge.uri,
+        attester: edge.attester,
+        target: edge.target,
+        created_at: edge.created_at,
+    })
+}
+
+fn percent(column: &'static str, value: u8) -> Result<Percent, StoreError> {
+    Percent::new(value).ok_or_else(|| corrupt(column, format!("{value} is not within 0..=100")))
 }
 
 fn corrupt(column: &'static str, error: impl std::fmt::Display) -> StoreError {

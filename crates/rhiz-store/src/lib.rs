@@ -73,8 +73,8 @@ use rhiz_protocol::{AtUri, Did, Handle};
 
 pub use error::{Result, SourceError, StoreError};
 pub use model::{
-    AttestationHead, Entity, EntityPatch, NewEntity, RelationshipHead, StoreWrite,
-    StoredAttestation, StoredRelationship, TrustSnapshot,
+    AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
+    RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 pub use url::mask_password;
 
@@ -168,6 +168,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after: Option<&AtUri>,
         limit: u32,
     ) -> Result<Vec<StoredRelationship>>;
+
+    /// Every relationship as the in-memory graph keeps it, in no
+    /// particular order: columns only, read in one pass, so the start-up
+    /// load parses no record (except those of rows stored before the
+    /// columns existed).
+    async fn relationship_edges(&self) -> Result<Vec<RelationshipEdge>>;
+
+    /// Every attestation as the in-memory graph keeps it, in no particular
+    /// order: columns only.
+    async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>>;
 
     /// Up to `limit` attestations with URI greater than `after`, ordered by
     /// URI: keyset paging over the whole table (graph rebuild).

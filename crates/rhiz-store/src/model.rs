@@ -139,6 +139,54 @@ pub struct StoredRelationship {
     pub indexed_at: DateTime<Utc>,
     /// The full record as received.
     pub record: Value,
+    /// Whether `participants[i]` signed the record
+    /// ([`RelationshipRecord::signed`](rhiz_protocol::RelationshipRecord::signed)).
+    pub signed: [bool; 2],
+    /// How much the strength moved over time
+    /// ([`RelationshipRecord::strength_deviation`](rhiz_protocol::RelationshipRecord::strength_deviation)).
+    pub strength_deviation: u8,
+}
+
+/// What the in-memory graph keeps of a stored relationship: its columns,
+/// without the record (see [`Store::relationship_edges`](crate::Store::relationship_edges)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationshipEdge {
+    /// Its URI.
+    pub uri: AtUri,
+    /// The CID of the stored version.
+    pub cid: Cid,
+    /// Its two participants.
+    pub participants: [Did; 2],
+    /// Its type.
+    pub rel_type: String,
+    /// Strength, 0–100.
+    pub strength: u8,
+    /// Visibility `public` and discovery allowed.
+    pub discoverable: bool,
+    /// `temporal.lastInteraction`.
+    pub last_interaction_at: DateTime<Utc>,
+    /// Whether `participants[i]` signed the record.
+    pub signed: [bool; 2],
+    /// How much the strength moved over time (0–50).
+    pub strength_deviation: u8,
+}
+
+/// What the in-memory graph keeps of a stored attestation: its columns,
+/// without the record (see [`Store::attestation_edges`](crate::Store::attestation_edges)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationEdge {
+    /// Its URI.
+    pub uri: AtUri,
+    /// Who attests.
+    pub attester: Did,
+    /// The relationship it attests.
+    pub target: AtUri,
+    /// `verify`, `dispute`, … as stored.
+    pub attestation_type: String,
+    /// Confidence, 0–100.
+    pub confidence: u8,
+    /// The record's `createdAt`.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A `net.rhiz.relationship.attestation` as indexed.

@@ -99,6 +99,14 @@ impl Columns for PgRow {
     fn json(&self, column: &'static str) -> Result<Value> {
         get::<_, Json<Value>>(self, column).map(|json| json.0)
     }
+
+    fn opt_flag(&self, column: &'static str) -> Result<Option<bool>> {
+        get(self, column)
+    }
+
+    fn opt_json(&self, column: &'static str) -> Result<Option<Value>> {
+        get::<_, Option<Json<Value>>>(self, column).map(|json| json.map(|json| json.0))
+    }
 }
 
 impl Dialect for PgDialect {

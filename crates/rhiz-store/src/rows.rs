@@ -6,13 +6,14 @@
 //! [`StoreError::Corrupt`] naming the column — happens once, here.
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::SyntaxError;
+use rhiz_protocol::{RelationshipRecord, SyntaxError};
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    AttestationHead, Entity, RelationshipHead, StoredAttestation, StoredRelationship, TrustSnapshot,
+    AttestationEdge, AttestationHead, Entity, RelationshipEdge, RelationshipHead,
+    StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 
 /// How to read one column of each primitive kind from a backend's row.
@@ -29,6 +30,10 @@ pub(crate) trait Columns {
     fn timestamp(&self, column: &'static str) -> Result<DateTime<Utc>>;
     /// A JSON column.
     fn json(&self, column: &'static str) -> Result<Value>;
+    /// A nullable boolean column.
+    fn opt_flag(&self, column: &'static str) -> Result<Option<bool>>;
+    /// A nullable JSON column.
+    fn opt_json(&self, column: &'static str) -> Result<Option<Value>>;
 
     /// A non-null integer column.
     fn int(&self, column: &'static str) -> Result<i64> {
@@ -110,9 +115,60 @@ pub(crate) fn entity(row: &impl Columns) -> Result<Entity> {
     })
 }
 
+/// The graph columns of a relationship row: `signed0`, `signed1` and
+/// `strength_deviation`, or, in a row stored before they existed, the same
+/// values derived from `record`.
+fn graph_columns(row: &impl Columns, record: Option<&Value>) -> Result<([bool; 2], u8)> {
+    let signed = [row.opt_flag("signed0")?, row.opt_flag("signed1")?];
+    let deviation = row.opt_int("strength_deviation")?;
+    if let ([Some(first), Some(second)], Some(deviation)) = (signed, deviation) {
+        let deviation = u8::try_from(deviation)
+            .ok()
+            .filter(|d| *d <= 50)
+            .ok_or_else(|| {
+                corrupt(
+                    "strength_deviation",
+                    format!("{deviation} is not within 0..=50"),
+                )
+            })?;
+        return Ok(([first, second], deviation));
+    }
+    let record = record.ok_or_else(|| corrupt("record", "unexpected NULL"))?;
+    let record = RelationshipRecord::from_json(record).map_err(|err| corrupt("record", err))?;
+    Ok((record.signed(), record.strength_deviation()))
+}
+
+/// Decodes a row of relationship edge columns.
+pub(crate) fn relationship_edge(row: &impl Columns) -> Result<RelationshipEdge> {
+    let (signed, strength_deviation) = graph_columns(row, row.opt_json("record")?.as_ref())?;
+    Ok(RelationshipEdge {
+        uri: id(row, "uri")?,
+        cid: id(row, "cid")?,
+        participants: [id(row, "participant0")?, id(row, "participant1")?],
+        rel_type: row.text("rel_type")?,
+        strength: percent(row, "strength")?,
+        discoverable: row.text("visibility")? == "public" && row.flag("allow_discovery")?,
+        last_interaction_at: row.timestamp("last_interaction_at")?,
+        signed,
+        strength_deviation,
+    })
+}
+
+/// Decodes a row of attestation edge columns.
+pub(crate) fn attestation_edge(row: &impl Columns) -> Result<AttestationEdge> {
+    Ok(AttestationEdge {
+        uri: id(row, "uri")?,
+        attester: id(row, "attester")?,
+        target: id(row, "target_uri")?,
+        attestation_type: row.text("attestation_type")?,
+        confidence: percent(row, "confidence")?,
+        created_at: row.timestamp("created_at")?,
+    })
+}
+
 /// Decodes a row of relationship columns (participants joined in).
 pub(crate) fn relationship(row: &impl Columns) -> Result<StoredRelationship> {
-    Ok(StoredRelationship {
+    let mut relationship = StoredRelationship {
         uri: id(row, "uri")?,
         cid: id(row, "cid")?,
         author: id(row, "author")?,
@@ -128,7 +184,12 @@ pub(crate) fn relationship(row: &impl Columns) -> Result<StoredRelationship> {
         created_at: row.timestamp("created_at")?,
         indexed_at: row.timestamp("indexed_at")?,
         record: row.json("record")?,
-    })
+        signed: [false; 2],
+        strength_deviation: 0,
+    };
+    (relationship.signed, relationship.strength_deviation) =
+        graph_columns(row, Some(&relationship.record))?;
+    Ok(relationship)
 }
 
 /// Decodes a row of relationship head columns.

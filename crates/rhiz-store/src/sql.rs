@@ -18,7 +18,7 @@ macro_rules! select_relationships {
         "SELECT r.uri, r.cid, r.author, p0.did AS participant0, p1.did AS participant1, \
          r.rel_type, r.strength, r.context, r.visibility, r.allow_discovery, \
          r.allow_attestation, r.started_at, r.last_interaction_at, r.created_at, \
-         r.indexed_at, r.record \
+         r.indexed_at, r.record, r.signed0, r.signed1, r.strength_deviation \
          FROM relationships r \
          JOIN relationship_participants p0 ON p0.relationship_uri = r.uri AND p0.position = 0 \
          JOIN relationship_participants p1 ON p1.relationship_uri = r.uri AND p1.position = 1 "
@@ -84,17 +84,23 @@ pub(crate) const DELETE_ENTITY: &str = "DELETE FROM entities WHERE did = $1";
 /// `$1` uri, `$2` cid, `$3` author, `$4` rel_type, `$5` strength, `$6` context,
 /// `$7` visibility, `$8` allow_discovery, `$9` allow_attestation,
 /// `$10` started_at, `$11` last_interaction_at, `$12` created_at,
-/// `$13` indexed_at, `$14` record. A repeat replaces every field.
+/// `$13` indexed_at, `$14` record, `$15` signed0, `$16` signed1,
+/// `$17` strength_deviation, `$18` participant0, `$19` participant1. A
+/// repeat replaces every field.
 pub(crate) const UPSERT_RELATIONSHIP: &str = "INSERT INTO relationships (uri, cid, author, \
      rel_type, strength, context, visibility, allow_discovery, allow_attestation, started_at, \
-     last_interaction_at, created_at, indexed_at, record) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     last_interaction_at, created_at, indexed_at, record, signed0, signed1, strength_deviation, \
+     participant0, participant1) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19) \
      ON CONFLICT (uri) DO UPDATE SET cid = excluded.cid, author = excluded.author, \
      rel_type = excluded.rel_type, strength = excluded.strength, context = excluded.context, \
      visibility = excluded.visibility, allow_discovery = excluded.allow_discovery, \
      allow_attestation = excluded.allow_attestation, started_at = excluded.started_at, \
      last_interaction_at = excluded.last_interaction_at, created_at = excluded.created_at, \
-     indexed_at = excluded.indexed_at, record = excluded.record";
+     indexed_at = excluded.indexed_at, record = excluded.record, signed0 = excluded.signed0, \
+     signed1 = excluded.signed1, strength_deviation = excluded.strength_deviation, \
+     participant0 = excluded.participant0, participant1 = excluded.participant1";
 
 /// `$1` relationship uri.
 pub(crate) const DELETE_PARTICIPANTS: &str =
@@ -136,6 +142,24 @@ pub(crate) const LIST_RELATIONSHIPS_AFTER: &str = concat!(
     select_relationships!(),
     "WHERE r.uri > $1 ORDER BY r.uri LIMIT $2"
 );
+
+/// Every relationship as the graph keeps it, in storage order (no sort, no
+/// join: one pass over the table). The participants table and the record
+/// are read only for rows stored before their columns existed.
+pub(crate) const RELATIONSHIP_EDGES: &str = "SELECT r.uri, r.cid, \
+     COALESCE(r.participant0, (SELECT did FROM relationship_participants \
+       WHERE relationship_uri = r.uri AND position = 0)) AS participant0, \
+     COALESCE(r.participant1, (SELECT did FROM relationship_participants \
+       WHERE relationship_uri = r.uri AND position = 1)) AS participant1, \
+     r.rel_type, r.strength, r.visibility, r.allow_discovery, r.last_interaction_at, \
+     r.signed0, r.signed1, r.strength_deviation, \
+     CASE WHEN r.signed0 IS NULL OR r.signed1 IS NULL OR r.strength_deviation IS NULL \
+     THEN r.record END AS record \
+     FROM relationships r";
+
+/// Every attestation as the graph keeps it, in storage order.
+pub(crate) const ATTESTATION_EDGES: &str = "SELECT uri, attester, target_uri, \
+     attestation_type, confidence, created_at FROM attestations";
 
 /// `$1` uri, `$2` cid, `$3` attester, `$4` target_uri, `$5` attestation_type,
 /// `$6` confidence, `$7` evidence, `$8` suggested_strength, `$9` created_at,

@@ -19,8 +19,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
 use crate::model::{
-    handle_key, Entity, EntityPatch, NewEntity, StoreWrite, StoredAttestation, StoredRelationship,
-    TrustSnapshot,
+    handle_key, AttestationEdge, Entity, EntityPatch, NewEntity, RelationshipEdge, StoreWrite,
+    StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 use crate::rows::{self, Columns};
 use crate::{sql, Backend, Store};
@@ -113,6 +113,23 @@ where
     ) -> Result<Vec<T>> {
         sqlx::query(statement)
             .bind(key)
+            .fetch_all(self.db.reader())
+            .await
+            .or_store(op, D::classify)?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// Runs `statement` (no parameters) on the reader and decodes every
+    /// row it returns.
+    async fn fetch_every<T>(
+        &self,
+        op: &'static str,
+        statement: &'static str,
+        decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        sqlx::query(statement)
             .fetch_all(self.db.reader())
             .await
             .or_store(op, D::classify)?
@@ -312,6 +329,11 @@ where
                         .bind(D::timestamp(rel.created_at))
                         .bind(D::timestamp(rel.indexed_at))
                         .bind(D::json(&rel.record))
+                        .bind(rel.signed[0])
+                        .bind(rel.signed[1])
+                        .bind(D::percent(rel.strength_deviation))
+                        .bind(rel.participants[0].as_str())
+                        .bind(rel.participants[1].as_str())
                         .execute(&mut *tx)
                         .await
                         .or_store(op, D::classify)?;
@@ -404,6 +426,24 @@ where
             after,
             limit,
             rows::relationship,
+        )
+        .await
+    }
+
+    async fn relationship_edges(&self) -> Result<Vec<RelationshipEdge>> {
+        self.fetch_every(
+            "relationship_edges",
+            sql::RELATIONSHIP_EDGES,
+            rows::relationship_edge,
+        )
+        .await
+    }
+
+    async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>> {
+        self.fetch_every(
+            "attestation_edges",
+            sql::ATTESTATION_EDGES,
+            rows::attestation_edge,
         )
         .await
     }

@@ -560,6 +560,32 @@ impl RelationshipRecord {
     pub fn is_discoverable(&self) -> bool {
         self.privacy.is_discoverable()
     }
+
+    /// Whether `participants[i]` signed the record (has an entry in
+    /// `signatures`).
+    pub fn signed(&self) -> [bool; 2] {
+        self.participants.each_ref().map(|did| {
+            self.signatures
+                .iter()
+                .flatten()
+                .any(|signature| signature.did == *did)
+        })
+    }
+
+    /// How much the strength moved over time: the population standard
+    /// deviation of the strengths of `temporal.history` together with the
+    /// current strength, rounded (0–50; 0 without history).
+    pub fn strength_deviation(&self) -> u8 {
+        let values: Vec<f64> = std::iter::once(self.strength)
+            .chain(self.temporal.history.iter().flatten().map(|p| p.strength))
+            .map(|p| f64::from(p.get()))
+            .collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        // Values in 0–100 have a deviation of at most 50.
+        variance.sqrt().round().clamp(0.0, 50.0) as u8
+    }
 }
 
 serde_via_json!(RelationshipRecord);

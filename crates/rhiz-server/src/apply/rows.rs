@@ -28,6 +28,8 @@ pub(super) fn relationship_row(
         created_at: record.created_at.to_utc(),
         indexed_at: now,
         record: record.to_json(),
+        signed: record.signed(),
+        strength_deviation: record.strength_deviation(),
     }
 }
 

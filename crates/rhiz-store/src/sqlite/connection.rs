@@ -54,14 +54,19 @@ pub(super) fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
 /// The names SQLite gives the shared statements' `$1`, `$2`, … parameters.
 /// They are named, not positional, in SQLite: numbered by first appearance,
 /// which is not always `$1` first, so they are bound by name.
-const PARAMETERS: [&str; 16] = [
+const PARAMETERS: [&str; 20] = [
     "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
-    "$16",
+    "$16", "$17", "$18", "$19", "$20",
 ];
 
 /// Binds `values[i]` to `$(i + 1)` of `statement`.
 fn bind<P: ToSql>(statement: &mut Statement<'_>, values: &[P]) -> rusqlite::Result<()> {
-    debug_assert!(values.len() <= PARAMETERS.len(), "too many parameters");
+    if values.len() > PARAMETERS.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            values.len(),
+            PARAMETERS.len(),
+        ));
+    }
     for (name, value) in PARAMETERS.iter().zip(values) {
         let index = statement
             .parameter_index(name)?
@@ -189,11 +194,22 @@ impl Columns for Row<'_> {
     }
 
     fn json(&self, column: &'static str) -> Result<Value> {
+        self.opt_json(column)?
+            .ok_or_else(|| corrupt(column, "unexpected NULL"))
+    }
+
+    fn opt_flag(&self, column: &'static str) -> Result<Option<bool>> {
+        self.get(column).map_err(|err| corrupt(column, err))
+    }
+
+    fn opt_json(&self, column: &'static str) -> Result<Option<Value>> {
         let text = self
             .get_ref(column)
-            .and_then(|value| value.as_str().map_err(Into::into))
+            .and_then(|value| value.as_str_or_null().map_err(Into::into))
             .map_err(|err| corrupt(column, err))?;
-        serde_json::from_str(text).map_err(|err| corrupt(column, err))
+        text.map(serde_json::from_str)
+            .transpose()
+            .map_err(|err| corrupt(column, err))
     }
 }
 

@@ -11,11 +11,18 @@ use crate::error::{Result, StoreError};
 use crate::timestamp;
 
 /// Every migration: version, description, SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "graph columns",
+        include_str!("../../migrations/sqlite/0002_graph_columns.sql"),
+    ),
+];
 
 /// Applies the migrations `conn`'s database has not had yet.
 pub(super) fn run(conn: &mut Connection) -> Result<()> {

@@ -27,8 +27,9 @@ use self::readers::Readers;
 use self::writer::Writer;
 use crate::error::{Result, StoreError};
 use crate::model::{
-    explain_create_conflict, handle_key, AttestationHead, Entity, EntityPatch, NewEntity,
-    RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
+    explain_create_conflict, handle_key, AttestationEdge, AttestationHead, Entity, EntityPatch,
+    NewEntity, RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation,
+    StoredRelationship, TrustSnapshot,
 };
 use crate::store::{entity_not_found, write_one};
 use crate::{rows, sql, timestamp, Backend, Store};
@@ -304,6 +305,26 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn relationship_edges(&self) -> Result<Vec<RelationshipEdge>> {
+        self.read_all(
+            "relationship_edges",
+            sql::RELATIONSHIP_EDGES,
+            Vec::new(),
+            |row| rows::relationship_edge(row),
+        )
+        .await
+    }
+
+    async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>> {
+        self.read_all(
+            "attestation_edges",
+            sql::ATTESTATION_EDGES,
+            Vec::new(),
+            |row| rows::attestation_edge(row),
+        )
+        .await
+    }
+
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
         write_one(self, StoreWrite::UpsertAttestation(att))
             .await
@@ -479,6 +500,11 @@ impl From<&StoreWrite<'_>> for OwnedWrite {
                     time(rel.created_at),
                     time(rel.indexed_at),
                     SqlValue::Text(rel.record.to_string()),
+                    flag(rel.signed[0]),
+                    flag(rel.signed[1]),
+                    percent(rel.strength_deviation),
+                    text(rel.participants[0].as_str()),
+                    text(rel.participants[1].as_str()),
                 ];
                 let participants = vec![
                     uri,

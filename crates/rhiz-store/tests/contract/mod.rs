@@ -8,8 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rhiz_protocol::{AtUri, Cid, Did, Handle};
 use rhiz_store::{
-    AttestationHead, Entity, EntityPatch, NewEntity, RelationshipHead, Store, StoreError,
-    StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
+    AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
+    RelationshipHead, Store, StoreError, StoreWrite, StoredAttestation, StoredRelationship,
+    TrustSnapshot,
 };
 use serde_json::json;
 
@@ -37,6 +38,7 @@ macro_rules! contract_suite {
             list_attestations_pages_by_uri,
             write_batch_applies_in_order_and_reports_changes,
             batched_reads_answer_in_order,
+            edges_are_the_graph_columns,
             delete_relationship_keeps_attestations,
             attestations_newest_first_ties_by_uri_desc,
             upsert_attestation_replaces_and_delete_reports,
@@ -142,6 +144,8 @@ fn relationship(author: &str, rkey: &str, other: &str) -> StoredRelationship {
             "privacy": {"visibility": "public", "consent": "full"},
             "temporal": {"history": [{"strength": 70, "event": "met"}]},
         }),
+        signed: [true, false],
+        strength_deviation: 5,
     }
 }
 
@@ -588,6 +592,8 @@ pub(crate) async fn upsert_relationship_replaces_the_stored_version(
         allow_attestation: false,
         indexed_at: at(500),
         record: json!({"type": "personal", "strength": 35, "nested": {"list": [1, 2.5, null, "x"]}}),
+        signed: [false, true],
+        strength_deviation: 0,
         ..first.clone()
     };
     store.upsert_relationship(&second).await.unwrap();
@@ -746,6 +752,50 @@ pub(crate) async fn batched_reads_answer_in_order(store: Arc<dyn Store>, _url: S
         .unwrap();
     assert_eq!(found, [None, Some(AttestationHead::from(&att))]);
     assert!(store.relationship_heads(&[]).await.unwrap().is_empty());
+}
+
+pub(crate) async fn edges_are_the_graph_columns(store: Arc<dyn Store>, _url: String) {
+    let open = relationship("alice", "rel1", "bob");
+    let hidden = StoredRelationship {
+        visibility: "network".into(),
+        ..relationship("carol", "rel2", "dave")
+    };
+    let att = attestation("erin", "att1", &open.uri, 10);
+    store
+        .write_batch(&[
+            StoreWrite::UpsertRelationship(&hidden),
+            StoreWrite::UpsertRelationship(&open),
+            StoreWrite::UpsertAttestation(&att),
+        ])
+        .await
+        .unwrap();
+    let mut edges = store.relationship_edges().await.unwrap();
+    edges.sort_by(|a, b| a.uri.cmp(&b.uri));
+    let expected = |rel: &StoredRelationship, discoverable| RelationshipEdge {
+        uri: rel.uri.clone(),
+        cid: rel.cid.clone(),
+        participants: rel.participants.clone(),
+        rel_type: rel.rel_type.clone(),
+        strength: rel.strength,
+        discoverable,
+        last_interaction_at: micros(rel.last_interaction_at),
+        signed: rel.signed,
+        strength_deviation: rel.strength_deviation,
+    };
+    assert_eq!(edges, [expected(&open, true), expected(&hidden, false)]);
+
+    let edges = store.attestation_edges().await.unwrap();
+    assert_eq!(
+        edges,
+        [AttestationEdge {
+            uri: att.uri.clone(),
+            attester: att.attester.clone(),
+            target: open.uri.clone(),
+            attestation_type: att.attestation_type.clone(),
+            confidence: att.confidence,
+            created_at: micros(att.created_at),
+        }]
+    );
 }
 
 pub(crate) async fn list_attestations_pages_by_uri(store: Arc<dyn Store>, _url: String) {
