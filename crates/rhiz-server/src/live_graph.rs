@@ -43,9 +43,9 @@ impl LiveGraph {
     /// graph never holds anything the store does not.
     pub async fn load(store: &dyn Store) -> Result<(Self, LoadReport), StoreError> {
         let started = Instant::now();
-        let relationships = store
-            .relationship_edges()
-            .await?
+        let (relationships, attestations) =
+            tokio::try_join!(store.relationship_edges(), store.attestation_edges())?;
+        let relationships = relationships
             .into_iter()
             .map(relationship_input)
             .collect::<Result<Vec<_>, _>>()?;
@@ -54,7 +54,6 @@ impl LiveGraph {
         graph
             .bulk_load(relationships)
             .map_err(|error| corrupt("relationships", error))?;
-        let attestations = store.attestation_edges().await?;
         let attestation_count = attestations.len();
         for edge in attestations {
             graph

@@ -143,19 +143,33 @@ pub(crate) const LIST_RELATIONSHIPS_AFTER: &str = concat!(
     "WHERE r.uri > $1 ORDER BY r.uri LIMIT $2"
 );
 
+macro_rules! relationship_edges {
+    () => {
+        "SELECT r.uri, r.cid, \
+         COALESCE(r.participant0, (SELECT did FROM relationship_participants \
+           WHERE relationship_uri = r.uri AND position = 0)) AS participant0, \
+         COALESCE(r.participant1, (SELECT did FROM relationship_participants \
+           WHERE relationship_uri = r.uri AND position = 1)) AS participant1, \
+         r.rel_type, r.strength, r.visibility, r.allow_discovery, r.last_interaction_at, \
+         r.signed0, r.signed1, r.strength_deviation, \
+         CASE WHEN r.signed0 IS NULL OR r.signed1 IS NULL OR r.strength_deviation IS NULL \
+         THEN r.record END AS record \
+         FROM relationships r"
+    };
+}
+
 /// Every relationship as the graph keeps it, in storage order (no sort, no
 /// join: one pass over the table). The participants table and the record
 /// are read only for rows stored before their columns existed.
-pub(crate) const RELATIONSHIP_EDGES: &str = "SELECT r.uri, r.cid, \
-     COALESCE(r.participant0, (SELECT did FROM relationship_participants \
-       WHERE relationship_uri = r.uri AND position = 0)) AS participant0, \
-     COALESCE(r.participant1, (SELECT did FROM relationship_participants \
-       WHERE relationship_uri = r.uri AND position = 1)) AS participant1, \
-     r.rel_type, r.strength, r.visibility, r.allow_discovery, r.last_interaction_at, \
-     r.signed0, r.signed1, r.strength_deviation, \
-     CASE WHEN r.signed0 IS NULL OR r.signed1 IS NULL OR r.strength_deviation IS NULL \
-     THEN r.record END AS record \
-     FROM relationships r";
+pub(crate) const RELATIONSHIP_EDGES: &str = relationship_edges!();
+
+/// [`RELATIONSHIP_EDGES`] of the rows with SQLite rowid in `$1..=$2`, so
+/// that several connections can each read a part of the table.
+pub(crate) const RELATIONSHIP_EDGES_IN_ROWIDS: &str =
+    concat!(relationship_edges!(), " WHERE r.rowid BETWEEN $1 AND $2");
+
+/// The largest SQLite rowid of relationships (NULL when the table is empty).
+pub(crate) const MAX_RELATIONSHIP_ROWID: &str = "SELECT max(rowid) AS max_rowid FROM relationships";
 
 /// Every attestation as the graph keeps it, in storage order.
 pub(crate) const ATTESTATION_EDGES: &str = "SELECT uri, attester, target_uri, \

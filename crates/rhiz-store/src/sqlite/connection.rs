@@ -22,7 +22,8 @@ const STATEMENT_CACHE: usize = 64;
 /// Opens the read-write connection, creating the file, in WAL mode.
 ///
 /// `synchronous=NORMAL`: a commit survives a crash of the process; the
-/// event log, not the store, is what an acknowledgement rests on.
+/// event log, not the store, is what an acknowledgement rests on. A 64 MiB
+/// page cache keeps a batch's index pages from spilling mid-transaction.
 pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -34,8 +35,7 @@ pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 268435456;
-         PRAGMA wal_autocheckpoint = 8192;",
+         PRAGMA mmap_size = 268435456;",
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -94,14 +94,15 @@ pub(super) fn query<P: ToSql, T>(
     op: &'static str,
     sql: &'static str,
     values: &[P],
-    mut decode: impl FnMut(&Row<'_>) -> Result<T>,
+    mut decode: impl FnMut(&NamedRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
     bind(&mut statement, values).map_err(store_error(op))?;
+    let names = column_names(&statement);
     let mut rows = statement.raw_query();
     let mut decoded = Vec::new();
     while let Some(row) = rows.next().map_err(store_error(op))? {
-        decoded.push(decode(row)?);
+        decoded.push(decode(&NamedRow { row, names: &names })?);
     }
     Ok(decoded)
 }
@@ -112,15 +113,47 @@ pub(super) fn query_optional<P: ToSql, T>(
     op: &'static str,
     sql: &'static str,
     values: &[P],
-    decode: impl FnOnce(&Row<'_>) -> Result<T>,
+    decode: impl FnOnce(&NamedRow<'_>) -> Result<T>,
 ) -> Result<Option<T>> {
     let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
     bind(&mut statement, values).map_err(store_error(op))?;
+    let names = column_names(&statement);
     let mut rows = statement.raw_query();
     rows.next()
         .map_err(store_error(op))?
-        .map(decode)
+        .map(|row| decode(&NamedRow { row, names: &names }))
         .transpose()
+}
+
+fn column_names(statement: &Statement<'_>) -> Vec<String> {
+    statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A row with its statement's column names, read once per statement:
+/// rusqlite's lookup by name asks SQLite for every column's name on every
+/// access, which dominated reading many rows.
+pub(super) struct NamedRow<'r> {
+    row: &'r Row<'r>,
+    names: &'r [String],
+}
+
+impl NamedRow<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, column: &'static str) -> Result<T> {
+        self.row
+            .get(self.index(column)?)
+            .map_err(|err| corrupt(column, err))
+    }
+
+    fn index(&self, column: &'static str) -> Result<usize> {
+        self.names
+            .iter()
+            .position(|name| name == column)
+            .ok_or_else(|| corrupt(column, "no such column"))
+    }
 }
 
 /// Translates the errors of store operation `op`.
@@ -172,21 +205,21 @@ fn unique_key(message: &str) -> DbErrorClass {
         })
 }
 
-impl Columns for Row<'_> {
+impl Columns for NamedRow<'_> {
     fn text(&self, column: &'static str) -> Result<String> {
-        self.get(column).map_err(|err| corrupt(column, err))
+        self.get(column)
     }
 
     fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
-        self.get(column).map_err(|err| corrupt(column, err))
+        self.get(column)
     }
 
     fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
-        self.get(column).map_err(|err| corrupt(column, err))
+        self.get(column)
     }
 
     fn flag(&self, column: &'static str) -> Result<bool> {
-        self.get(column).map_err(|err| corrupt(column, err))
+        self.get(column)
     }
 
     fn timestamp(&self, column: &'static str) -> Result<DateTime<Utc>> {
@@ -199,12 +232,13 @@ impl Columns for Row<'_> {
     }
 
     fn opt_flag(&self, column: &'static str) -> Result<Option<bool>> {
-        self.get(column).map_err(|err| corrupt(column, err))
+        self.get(column)
     }
 
     fn opt_json(&self, column: &'static str) -> Result<Option<Value>> {
         let text = self
-            .get_ref(column)
+            .row
+            .get_ref(self.index(column)?)
             .and_then(|value| value.as_str_or_null().map_err(Into::into))
             .map_err(|err| corrupt(column, err))?;
         text.map(serde_json::from_str)

@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Did, Handle};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, Row, ToSql};
+use rusqlite::{Connection, ToSql};
 
-use self::connection::{execute, query, query_optional, store_error};
+use self::connection::{execute, query, query_optional, store_error, NamedRow};
 use self::readers::Readers;
 use self::writer::Writer;
 use crate::error::{Result, StoreError};
@@ -31,6 +31,7 @@ use crate::model::{
     NewEntity, RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation,
     StoredRelationship, TrustSnapshot,
 };
+use crate::rows::Columns;
 use crate::store::{entity_not_found, write_one};
 use crate::{rows, sql, timestamp, Backend, Store};
 
@@ -70,7 +71,7 @@ impl SqliteStore {
         op: &'static str,
         sql: &'static str,
         key: String,
-        decode: impl FnOnce(&Row<'_>) -> Result<T> + Send + 'static,
+        decode: impl FnOnce(&NamedRow<'_>) -> Result<T> + Send + 'static,
     ) -> Result<Option<T>> {
         self.readers
             .run(op, move |conn| {
@@ -85,7 +86,7 @@ impl SqliteStore {
         op: &'static str,
         sql: &'static str,
         values: Vec<SqlValue>,
-        decode: impl FnMut(&Row<'_>) -> Result<T> + Send + 'static,
+        decode: impl FnMut(&NamedRow<'_>) -> Result<T> + Send + 'static,
     ) -> Result<Vec<T>> {
         self.readers
             .run(op, move |conn| query(conn, op, sql, &values, decode))
@@ -101,7 +102,7 @@ impl SqliteStore {
         statements: [&'static str; 2],
         after: Option<&AtUri>,
         limit: u32,
-        decode: impl FnMut(&Row<'_>) -> Result<T> + Send + 'static,
+        decode: impl FnMut(&NamedRow<'_>) -> Result<T> + Send + 'static,
     ) -> Result<Vec<T>> {
         let limit = SqlValue::Integer(i64::from(limit));
         let (statement, values) = match after {
@@ -118,7 +119,7 @@ impl SqliteStore {
         op: &'static str,
         sql: &'static str,
         keys: Vec<String>,
-        decode: impl Fn(&Row<'_>) -> Result<T> + Send + 'static,
+        decode: impl Fn(&NamedRow<'_>) -> Result<T> + Send + 'static,
     ) -> Result<Vec<Option<T>>> {
         self.readers
             .run(op, move |conn| {
@@ -305,14 +306,35 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// Read in as many rowid ranges as there are reader connections, in
+    /// parallel: the load is mostly reading pages.
     async fn relationship_edges(&self) -> Result<Vec<RelationshipEdge>> {
-        self.read_all(
-            "relationship_edges",
-            sql::RELATIONSHIP_EDGES,
-            Vec::new(),
-            |row| rows::relationship_edge(row),
-        )
-        .await
+        const OP: &str = "relationship_edges";
+        let max_rowid = self
+            .read_all(OP, sql::MAX_RELATIONSHIP_ROWID, Vec::new(), |row| {
+                row.opt_int("max_rowid")
+            })
+            .await?
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or(0);
+        let parts = i64::try_from(self.readers.size()).unwrap_or(1).max(1);
+        let step = max_rowid / parts + 1;
+        let reads = (0..parts).map(|part| {
+            let range = vec![
+                SqlValue::Integer(part * step),
+                SqlValue::Integer((part + 1) * step - 1),
+            ];
+            self.read_all(OP, sql::RELATIONSHIP_EDGES_IN_ROWIDS, range, |row| {
+                rows::relationship_edge(row)
+            })
+        });
+        let mut edges = Vec::new();
+        for part in futures_util::future::try_join_all(reads).await? {
+            edges.extend(part);
+        }
+        Ok(edges)
     }
 
     async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>> {
@@ -393,7 +415,6 @@ impl Store for SqliteStore {
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<String>> {
-        use crate::rows::Columns;
         self.read_optional("get_state", sql::GET_STATE, key.to_owned(), |row| {
             row.text("value")
         })

@@ -60,6 +60,12 @@ impl Readers {
         })?
     }
 
+    /// How many connections the pool keeps: how many reads it is sized to
+    /// run at once.
+    pub(super) fn size(&self) -> usize {
+        self.max_idle
+    }
+
     /// Closes every idle connection; later reads fail.
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Release);

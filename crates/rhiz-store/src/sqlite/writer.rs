@@ -77,10 +77,28 @@ impl Writer {
     }
 }
 
+/// The size of the write-ahead log above which the writer resets it.
+///
+/// SQLite's automatic checkpoint is passive: while reads keep overlapping
+/// (the apply step reads before each batch it writes), it can copy pages
+/// back but never start the log over, and the file grows without bound,
+/// slowing every read that has to search it.
+const WAL_RESET_BYTES: u64 = 64 << 20;
+
 /// The thread's loop: every job in order until every sender is gone.
 fn run(mut conn: Connection, jobs: &mpsc::Receiver<Job>, path: &std::path::Path) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
     for job in jobs {
         job(&mut conn);
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESET_BYTES) {
+            // Waits (busy timeout) for the readers still in the log, then
+            // copies it back and truncates it.
+            if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                tracing::warn!(path = %path.display(), error = %err, "sqlite checkpoint failed");
+            }
+        }
     }
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(path = %path.display(), error = %err, "sqlite checkpoint on close failed");
