@@ -50,8 +50,9 @@ SERVER=$!
 wait_for_health
 
 # Lua tables of sample DIDs (relationship participants) and relationship URIs.
-grep '"relationship.created"' "$EVENTS" | head -n 200000 | shuf -n "$SAMPLE" --random-source=<(yes) \
-  > "$WORK/sample.ndjson"
+# (head stops reading early: grep's broken pipe is expected.)
+{ grep '"relationship.created"' "$EVENTS" || true; } | head -n 200000 \
+  | shuf -n "$SAMPLE" --random-source=<(yes) > "$WORK/sample.ndjson"
 {
   echo "dids = {"
   grep -o '"participants":\["did:[^"]*"' "$WORK/sample.ndjson" | sed -E 's/.*\["//; s/"$//' \
@@ -66,7 +67,9 @@ math.randomseed(7)
 local function pick(list) return list[math.random(#list)] end
 routes = {
   path = function()
-    return "/xrpc/net.rhiz.graph.findPath?from=" .. pick(dids) .. "&to=" .. pick(dids)
+    local from, to = pick(dids), pick(dids)
+    while to == from do to = pick(dids) end
+    return "/xrpc/net.rhiz.graph.findPath?from=" .. from .. "&to=" .. to
       .. "&maxHops=6&minStrength=50"
   end,
   neighbors = function() return "/xrpc/net.rhiz.graph.getNeighbors?did=" .. pick(dids) end,

@@ -111,6 +111,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The entity with this DID, if any.
     async fn get_entity(&self, did: &Did) -> Result<Option<Entity>>;
 
+    /// The entities with these DIDs, in the same order (`None` where there
+    /// is none): one round trip where the backend can.
+    async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>> {
+        let mut found = Vec::with_capacity(dids.len());
+        for did in dids {
+            found.push(self.get_entity(did).await?);
+        }
+        Ok(found)
+    }
+
     /// The entity holding this handle, compared case-insensitively.
     async fn get_entity_by_handle(&self, handle: &Handle) -> Result<Option<Entity>>;
 

@@ -25,12 +25,12 @@ impl Profiles {
     pub(super) async fn load(store: &dyn Store, mut dids: Vec<Did>) -> Result<Self, StoreError> {
         dids.sort_unstable();
         dids.dedup();
-        let mut found = HashMap::with_capacity(dids.len());
-        for did in dids {
-            if let Some(entity) = store.get_entity(&did).await? {
-                found.insert(did, entity);
-            }
-        }
+        let entities = store.get_entities(&dids).await?;
+        let found: HashMap<Did, Entity> = dids
+            .into_iter()
+            .zip(entities)
+            .filter_map(|(did, entity)| Some((did, entity?)))
+            .collect();
         Ok(Profiles(found))
     }
 

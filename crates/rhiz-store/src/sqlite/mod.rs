@@ -57,7 +57,9 @@ impl SqliteStore {
         .await
         .map_err(unavailable)??;
         let (conn, path) = opened;
-        let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        // Reads are short and many wait on I/O: twice the cores, at least 4.
+        let readers =
+            std::thread::available_parallelism().map_or(4, |n| (2 * n.get()).clamp(4, 16));
         tracing::info!(path = %path.display(), readers, "opened sqlite store");
         Ok(Self {
             writer: Writer::start(conn, path.clone()).map_err(unavailable)?,
@@ -224,6 +226,14 @@ impl Store for SqliteStore {
         write_one(self, StoreWrite::UpsertRelationship(rel))
             .await
             .map(|_| ())
+    }
+
+    async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>> {
+        let keys = dids.iter().map(ToString::to_string).collect();
+        self.read_each("get_entities", sql::GET_ENTITY, keys, |row| {
+            rows::entity(row)
+        })
+        .await
     }
 
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>> {

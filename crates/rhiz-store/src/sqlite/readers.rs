@@ -1,14 +1,18 @@
 //! Read-only connections, used on tokio's blocking threads.
 //!
-//! WAL lets any number of readers run beside the writer. A read takes an
-//! idle connection (or opens one), runs on a blocking thread so the runtime
-//! never waits on SQLite, and returns the connection for the next read.
+//! WAL lets any number of readers run beside the writer. A read waits
+//! (asynchronously) for one of a fixed number of permits, takes an idle
+//! connection (or opens one, the first times), runs on a blocking thread so
+//! the runtime never waits on SQLite, and returns the connection for the
+//! next read. The permits keep a burst of reads from opening a connection
+//! each, which costs far more than the read.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use tokio::sync::Semaphore;
 
 use super::connection::{closed, open_reader, store_error};
 use crate::error::{Result, StoreError};
@@ -18,18 +22,19 @@ use crate::error::{Result, StoreError};
 pub(super) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    max_idle: usize,
+    size: usize,
+    permits: Arc<Semaphore>,
     closed: AtomicBool,
 }
 
 impl Readers {
-    /// A pool over the database at `path`, keeping up to `max_idle`
-    /// connections open between reads.
-    pub(super) fn new(path: PathBuf, max_idle: usize) -> Arc<Self> {
+    /// A pool of `size` connections over the database at `path`.
+    pub(super) fn new(path: PathBuf, size: usize) -> Arc<Self> {
         Arc::new(Self {
             path,
             idle: Mutex::new(Vec::new()),
-            max_idle,
+            size,
+            permits: Arc::new(Semaphore::new(size)),
             closed: AtomicBool::new(false),
         })
     }
@@ -44,8 +49,13 @@ impl Readers {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| closed())?;
         let readers = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = match readers.take() {
                 Some(conn) => conn,
                 None => open_reader(&readers.path).map_err(store_error(op))?,
@@ -63,12 +73,13 @@ impl Readers {
     /// How many connections the pool keeps: how many reads it is sized to
     /// run at once.
     pub(super) fn size(&self) -> usize {
-        self.max_idle
+        self.size
     }
 
     /// Closes every idle connection; later reads fail.
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.permits.close();
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
@@ -78,7 +89,7 @@ impl Readers {
 
     fn give_back(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.max_idle && !self.closed.load(Ordering::Acquire) {
+        if !self.closed.load(Ordering::Acquire) {
             idle.push(conn);
         }
     }

@@ -752,6 +752,12 @@ pub(crate) async fn batched_reads_answer_in_order(store: Arc<dyn Store>, _url: S
         .unwrap();
     assert_eq!(found, [None, Some(AttestationHead::from(&att))]);
     assert!(store.relationship_heads(&[]).await.unwrap().is_empty());
+    let alice = create(&*store, "alice", None).await;
+    let found = store
+        .get_entities(&[did("nobody"), alice.did.clone()])
+        .await
+        .unwrap();
+    assert_eq!(found, [None, Some(alice)]);
 }
 
 pub(crate) async fn edges_are_the_graph_columns(store: Arc<dyn Store>, _url: String) {
