@@ -180,13 +180,10 @@ mod tests {
             }
         );
         assert_eq!(
-            unique_key(
-                "relationship_participants",
-                "relationship_participants_position_key"
-            ),
+            unique_key("trust_snapshots", "trust_snapshots_did_key"),
             DbErrorClass::UniqueViolation {
-                table: "relationship_participants".into(),
-                column: "position".into()
+                table: "trust_snapshots".into(),
+                column: "did".into()
             }
         );
         assert_eq!(unique_key("entities", "entities_pkey"), DbErrorClass::Other);

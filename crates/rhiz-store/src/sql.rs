@@ -15,13 +15,11 @@ macro_rules! entity_columns {
 
 macro_rules! select_relationships {
     () => {
-        "SELECT r.uri, r.cid, r.author, p0.did AS participant0, p1.did AS participant1, \
+        "SELECT r.uri, r.cid, r.author, r.participant0, r.participant1, \
          r.rel_type, r.strength, r.context, r.visibility, r.allow_discovery, \
          r.allow_attestation, r.started_at, r.last_interaction_at, r.created_at, \
          r.indexed_at, r.record, r.signed0, r.signed1, r.strength_deviation \
-         FROM relationships r \
-         JOIN relationship_participants p0 ON p0.relationship_uri = r.uri AND p0.position = 0 \
-         JOIN relationship_participants p1 ON p1.relationship_uri = r.uri AND p1.position = 1 "
+         FROM relationships r "
     };
 }
 
@@ -102,26 +100,12 @@ pub(crate) const UPSERT_RELATIONSHIP: &str = "INSERT INTO relationships (uri, ci
      signed1 = excluded.signed1, strength_deviation = excluded.strength_deviation, \
      participant0 = excluded.participant0, participant1 = excluded.participant1";
 
-/// `$1` relationship uri.
-pub(crate) const DELETE_PARTICIPANTS: &str =
-    "DELETE FROM relationship_participants WHERE relationship_uri = $1";
-
-/// `$1` relationship uri, `$2` first participant, `$3` second participant;
-/// replaces the participants already stored for the URI.
-pub(crate) const UPSERT_PARTICIPANTS: &str = "INSERT INTO relationship_participants \
-     (relationship_uri, did, position) VALUES ($1, $2, 0), ($1, $3, 1) \
-     ON CONFLICT (relationship_uri, position) DO UPDATE SET did = excluded.did";
-
 /// `$1` uri.
 pub(crate) const GET_RELATIONSHIP: &str = concat!(select_relationships!(), "WHERE r.uri = $1");
 
 /// `$1` uri: the columns of a [`RelationshipHead`](crate::RelationshipHead).
-pub(crate) const GET_RELATIONSHIP_HEAD: &str = "SELECT r.uri, r.cid, \
-     p0.did AS participant0, p1.did AS participant1, r.allow_attestation \
-     FROM relationships r \
-     JOIN relationship_participants p0 ON p0.relationship_uri = r.uri AND p0.position = 0 \
-     JOIN relationship_participants p1 ON p1.relationship_uri = r.uri AND p1.position = 1 \
-     WHERE r.uri = $1";
+pub(crate) const GET_RELATIONSHIP_HEAD: &str = "SELECT uri, cid, participant0, participant1, \
+     allow_attestation FROM relationships WHERE uri = $1";
 
 /// `$1` uri.
 pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE uri = $1";
@@ -129,7 +113,7 @@ pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE ur
 /// `$1` did.
 pub(crate) const RELATIONSHIPS_OF: &str = concat!(
     select_relationships!(),
-    "WHERE r.uri IN (SELECT relationship_uri FROM relationship_participants WHERE did = $1) \
+    "WHERE r.participant0 = $1 OR r.participant1 = $1 \
      ORDER BY r.uri"
 );
 
@@ -145,12 +129,8 @@ pub(crate) const LIST_RELATIONSHIPS_AFTER: &str = concat!(
 
 macro_rules! relationship_edges {
     () => {
-        "SELECT r.uri, r.cid, \
-         COALESCE(r.participant0, (SELECT did FROM relationship_participants \
-           WHERE relationship_uri = r.uri AND position = 0)) AS participant0, \
-         COALESCE(r.participant1, (SELECT did FROM relationship_participants \
-           WHERE relationship_uri = r.uri AND position = 1)) AS participant1, \
-         r.rel_type, r.strength, r.visibility, r.allow_discovery, r.last_interaction_at, \
+        "SELECT r.uri, r.cid, r.participant0, r.participant1, r.rel_type, r.strength, \
+         r.visibility, r.allow_discovery, r.last_interaction_at, \
          r.signed0, r.signed1, r.strength_deviation, \
          CASE WHEN r.signed0 IS NULL OR r.signed1 IS NULL OR r.strength_deviation IS NULL \
          THEN r.record END AS record \
@@ -159,8 +139,8 @@ macro_rules! relationship_edges {
 }
 
 /// Every relationship as the graph keeps it, in storage order (no sort, no
-/// join: one pass over the table). The participants table and the record
-/// are read only for rows stored before their columns existed.
+/// join: one pass over the table). The record is read only for rows stored
+/// before the graph columns existed.
 pub(crate) const RELATIONSHIP_EDGES: &str = relationship_edges!();
 
 /// [`RELATIONSHIP_EDGES`] of the rows with SQLite rowid in `$1..=$2`, so

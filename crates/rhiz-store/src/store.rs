@@ -337,21 +337,9 @@ where
                         .execute(&mut *tx)
                         .await
                         .or_store(op, D::classify)?;
-                    sqlx::query(sql::UPSERT_PARTICIPANTS)
-                        .bind(rel.uri.as_str())
-                        .bind(rel.participants[0].as_str())
-                        .bind(rel.participants[1].as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .or_store(op, D::classify)?;
                     true
                 }
                 StoreWrite::DeleteRelationship(uri) => {
-                    sqlx::query(sql::DELETE_PARTICIPANTS)
-                        .bind(uri.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .or_store(op, D::classify)?;
                     let done = sqlx::query(sql::DELETE_RELATIONSHIP)
                         .bind(uri.as_str())
                         .execute(&mut *tx)

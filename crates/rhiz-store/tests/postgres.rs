@@ -136,12 +136,10 @@ async fn corrupt_rows_name_the_column() {
     raw.execute(
         "INSERT INTO relationships (uri, cid, author, rel_type, strength, context, visibility, \
          allow_discovery, allow_attestation, started_at, last_interaction_at, created_at, \
-         indexed_at, record) VALUES ('at://did:plc:a/net.rhiz.relationship.record/r', \
+         indexed_at, record, participant0, participant1) VALUES \
+         ('at://did:plc:a/net.rhiz.relationship.record/r', \
          'bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a', '', 'personal', 50, '', \
-         'public', true, true, now(), now(), now(), now(), '{}'); \
-         INSERT INTO relationship_participants VALUES \
-         ('at://did:plc:a/net.rhiz.relationship.record/r', 'did:plc:a', 0), \
-         ('at://did:plc:a/net.rhiz.relationship.record/r', 'did:plc:b', 1)",
+         'public', true, true, now(), now(), now(), now(), '{}', 'did:plc:a', 'did:plc:b')",
     )
     .await
     .unwrap();

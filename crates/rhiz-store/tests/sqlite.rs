@@ -138,8 +138,7 @@ async fn graph_columns_missing_from_old_rows_come_from_the_record() {
     store.upsert_relationship(&rel).await.unwrap();
     let raw = rusqlite::Connection::open(&db).unwrap();
     raw.execute(
-        "UPDATE relationships SET participant0 = NULL, participant1 = NULL, signed0 = NULL, \
-         signed1 = NULL, strength_deviation = NULL",
+        "UPDATE relationships SET signed0 = NULL, signed1 = NULL, strength_deviation = NULL",
         [],
     )
     .unwrap();

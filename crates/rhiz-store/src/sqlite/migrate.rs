@@ -117,6 +117,31 @@ mod tests {
     }
 
     #[test]
+    fn participants_move_onto_the_relationship_row() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO relationships VALUES ('at://r', 'c', 'did:plc:a', 'personal', 50, '',
+                 'public', 1, 1, 't', 't', 't', 't', '{}');
+             INSERT INTO relationship_participants VALUES ('at://r', 'did:plc:a', 0),
+                 ('at://r', 'did:plc:b', 1);
+             CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, TRUE);",
+        )
+        .unwrap();
+        run(&mut conn).unwrap();
+        let participants: (String, String) = conn
+            .query_row(
+                "SELECT participant0, participant1 FROM relationships",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(participants, ("did:plc:a".into(), "did:plc:b".into()));
+        assert!(!tables(&conn).contains(&"relationship_participants".to_owned()));
+    }
+
+    #[test]
     fn a_database_migrated_by_sqlx_is_not_migrated_again() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(MIGRATIONS[0].2).unwrap();

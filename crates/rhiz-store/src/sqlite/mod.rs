@@ -490,34 +490,31 @@ fn update_entity(
     Ok(updated)
 }
 
-/// One [`StoreWrite`] as owned statements, to send to the writer thread.
+/// One [`StoreWrite`] as an owned statement, to send to the writer thread.
 struct OwnedWrite {
     op: &'static str,
-    statements: Vec<(&'static str, Vec<SqlValue>)>,
-    /// Whether the last statement's changed rows say if the write changed
+    sql: &'static str,
+    values: Vec<SqlValue>,
+    /// Whether the rows the statement changes say if the write changed
     /// anything (deletes); otherwise it always does (upserts).
-    counts_last: bool,
+    counts_rows: bool,
 }
 
 impl OwnedWrite {
-    /// Runs the statements; whether the write changed a row.
+    /// Runs the statement; whether the write changed a row.
     fn run(&self, conn: &Connection) -> Result<bool> {
-        let mut changed = 0;
-        for (sql, values) in &self.statements {
-            changed = execute(conn, self.op, sql, values)?;
-        }
-        Ok(!self.counts_last || changed > 0)
+        let changed = execute(conn, self.op, self.sql, &self.values)?;
+        Ok(!self.counts_rows || changed > 0)
     }
 }
 
 impl From<&StoreWrite<'_>> for OwnedWrite {
     fn from(write: &StoreWrite<'_>) -> Self {
         let op = write.operation();
-        let (statements, counts_last) = match write {
+        let (sql, values, counts_rows) = match write {
             StoreWrite::UpsertRelationship(rel) => {
-                let uri = text(rel.uri.as_str());
                 let relationship = vec![
-                    uri.clone(),
+                    text(rel.uri.as_str()),
                     text(rel.cid.as_str()),
                     text(rel.author.as_str()),
                     text(&rel.rel_type),
@@ -537,26 +534,11 @@ impl From<&StoreWrite<'_>> for OwnedWrite {
                     text(rel.participants[0].as_str()),
                     text(rel.participants[1].as_str()),
                 ];
-                let participants = vec![
-                    uri,
-                    text(rel.participants[0].as_str()),
-                    text(rel.participants[1].as_str()),
-                ];
-                (
-                    vec![
-                        (sql::UPSERT_RELATIONSHIP, relationship),
-                        (sql::UPSERT_PARTICIPANTS, participants),
-                    ],
-                    false,
-                )
+                (sql::UPSERT_RELATIONSHIP, relationship, false)
             }
-            StoreWrite::DeleteRelationship(uri) => (
-                vec![
-                    (sql::DELETE_PARTICIPANTS, vec![text(uri.as_str())]),
-                    (sql::DELETE_RELATIONSHIP, vec![text(uri.as_str())]),
-                ],
-                true,
-            ),
+            StoreWrite::DeleteRelationship(uri) => {
+                (sql::DELETE_RELATIONSHIP, vec![text(uri.as_str())], true)
+            }
             StoreWrite::UpsertAttestation(att) => {
                 let attestation = vec![
                     text(att.uri.as_str()),
@@ -571,17 +553,17 @@ impl From<&StoreWrite<'_>> for OwnedWrite {
                     time(att.indexed_at),
                     SqlValue::Text(att.record.to_string()),
                 ];
-                (vec![(sql::UPSERT_ATTESTATION, attestation)], false)
+                (sql::UPSERT_ATTESTATION, attestation, false)
             }
-            StoreWrite::DeleteAttestation(uri) => (
-                vec![(sql::DELETE_ATTESTATION, vec![text(uri.as_str())])],
-                true,
-            ),
+            StoreWrite::DeleteAttestation(uri) => {
+                (sql::DELETE_ATTESTATION, vec![text(uri.as_str())], true)
+            }
         };
         Self {
             op,
-            statements,
-            counts_last,
+            sql,
+            values,
+            counts_rows,
         }
     }
 }
