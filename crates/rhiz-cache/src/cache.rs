@@ -716,6 +716,11 @@ impl Inner {
                 self.l1.remove(key);
             }
             Invalidation::Tag(tag) => self.tags.invalidated(tag, message.at),
+            Invalidation::Tags(tags) => {
+                for tag in tags {
+                    self.tags.invalidated(tag, message.at);
+                }
+            }
             Invalidation::Pattern(pattern) => {
                 self.keys_invalidated_at
                     .fetch_max(message.at, Ordering::AcqRel);
@@ -731,13 +736,11 @@ impl Inner {
             Invalidation::Key(key) => {
                 pipe.cmd("DEL").arg(l2.value_key(key)).ignore();
             }
-            Invalidation::Tag(tag) => {
-                let set = pipe.cmd("SET").arg(l2.tag_key(tag)).arg(message.at);
-                if let Some(ttl) = self.tag_ttl {
-                    set.arg("PX")
-                        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+            Invalidation::Tag(tag) => self.set_tag_time(&mut pipe, l2, tag, message.at),
+            Invalidation::Tags(tags) => {
+                for tag in tags {
+                    self.set_tag_time(&mut pipe, l2, tag, message.at);
                 }
-                set.ignore();
             }
             Invalidation::Pattern(pattern) => {
                 l2.delete_matching(&l2.value_pattern(pattern)).await?;
@@ -748,6 +751,16 @@ impl Inner {
             .arg(message.encode())
             .ignore();
         l2.pipeline(pipe).await
+    }
+
+    /// Adds the L2 write of `tag`'s invalidation time to `pipe`.
+    fn set_tag_time(&self, pipe: &mut redis::Pipeline, l2: &L2, tag: &str, at: u64) {
+        let set = pipe.cmd("SET").arg(l2.tag_key(tag)).arg(at);
+        if let Some(ttl) = self.tag_ttl {
+            set.arg("PX")
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        }
+        set.ignore();
     }
 
     /// An invalidation from the channel.

@@ -21,6 +21,10 @@ pub enum Invalidation {
     Key(String),
     /// Every value carrying this tag, lazily and in O(1).
     Tag(String),
+    /// Every value carrying any of these tags: what many `Tag`s do, in one
+    /// message and one L2 round trip (the apply step invalidates a whole
+    /// batch of changes this way).
+    Tags(Vec<String>),
     /// Every key matching this glob: an operator's tool, O(keys) on both tiers.
     Pattern(String),
 }
@@ -58,11 +62,20 @@ pub(crate) struct Message {
 const SEPARATOR: char = '\u{1f}';
 
 impl Message {
-    /// `instance␟kind␟at␟value`, with kind one of `k`, `t`, `p`.
+    /// `instance␟kind␟at␟value`, with kind one of `k`, `t`, `T`, `p`; the
+    /// value of `T` is each tag as `length:tag`.
     pub(crate) fn encode(&self) -> String {
+        let tags;
         let (kind, value) = match &self.what {
             Invalidation::Key(v) => ('k', v),
             Invalidation::Tag(v) => ('t', v),
+            Invalidation::Tags(list) => {
+                tags = list
+                    .iter()
+                    .map(|tag| format!("{}:{tag}", tag.len()))
+                    .collect();
+                ('T', &tags)
+            }
             Invalidation::Pattern(v) => ('p', v),
         };
         let s = SEPARATOR;
@@ -78,11 +91,25 @@ impl Message {
         let what = match kind {
             "k" => Invalidation::Key(value),
             "t" => Invalidation::Tag(value),
+            "T" => Invalidation::Tags(decode_tags(&value)?),
             "p" => Invalidation::Pattern(value),
             _ => return None,
         };
         Some(Message { instance, at, what })
     }
+}
+
+/// The tags of a `T` message: `length:tag` after `length:tag`.
+fn decode_tags(mut text: &str) -> Option<Vec<String>> {
+    let mut tags = Vec::new();
+    while !text.is_empty() {
+        let (length, rest) = text.split_once(':')?;
+        let length: usize = length.parse().ok()?;
+        let tag = rest.get(..length)?;
+        tags.push(tag.to_owned());
+        text = &rest[length..];
+    }
+    Some(tags)
 }
 
 /// Follows the invalidation channel until the cache is dropped, reconnecting
@@ -142,6 +169,8 @@ mod tests {
         for what in [
             Invalidation::Key("trust:did:plc:a".into()),
             Invalidation::Tag("did:plc:a\u{1f}odd".into()),
+            Invalidation::Tags(vec!["did:plc:a".into(), "12:x".into(), "é\u{1f}:".into()]),
+            Invalidation::Tags(Vec::new()),
             Invalidation::Pattern("paths:*".into()),
         ] {
             let m = Message {
@@ -153,5 +182,7 @@ mod tests {
         }
         assert_eq!(Message::decode("i\u{1f}x\u{1f}1\u{1f}v"), None);
         assert_eq!(Message::decode("garbage"), None);
+        assert_eq!(Message::decode("i\u{1f}T\u{1f}1\u{1f}5:abc"), None);
+        assert_eq!(Message::decode("i\u{1f}T\u{1f}1\u{1f}1:é"), None);
     }
 }

@@ -41,7 +41,7 @@
 //! 2. **Everything else is invalidated by tag inside the apply step**,
 //!    after the store and graph writes and before the change is published
 //!    and the event settled ([`crate::apply::Applier`] calls
-//!    [`invalidate_change`] before `publish`). A change invalidates the tag
+//!    [`invalidate_changes`] before `publish`). A change invalidates the tag
 //!    of every DID it names (a relationship's participants, before and
 //!    after; an attestation's attester and the participants of its
 //!    target; a profile's owner; the DID of `trust.invalidated`) and of its
@@ -106,17 +106,25 @@ pub fn build(config: &Config) -> Result<Cache, CacheError> {
     }
 }
 
-/// Invalidates what `change` may have changed: the tags of its DIDs and of
-/// its record URI. Called by the apply step before the change is published.
-pub async fn invalidate_change(cache: &Cache, change: &Change) {
-    let tags = change
-        .dids
-        .iter()
-        .map(Did::as_str)
-        .chain(change.uri.as_ref().map(|uri| uri.as_str()));
-    for tag in tags {
-        cache.invalidate(Invalidation::Tag(tag.to_owned())).await;
+/// Invalidates what `changes` may have changed: the tags of their DIDs and
+/// of their record URIs, in one invalidation (one Redis round trip when L2
+/// is configured). Called by the apply step before the changes are
+/// published.
+pub async fn invalidate_changes<'a>(cache: &Cache, changes: impl IntoIterator<Item = &'a Change>) {
+    let mut tags: Vec<String> = changes
+        .into_iter()
+        .flat_map(|change| {
+            let uri = change.uri.as_ref().map(|uri| uri.as_str());
+            change.dids.iter().map(Did::as_str).chain(uri)
+        })
+        .map(str::to_owned)
+        .collect();
+    if tags.is_empty() {
+        return;
     }
+    tags.sort_unstable();
+    tags.dedup();
+    cache.invalidate(Invalidation::Tags(tags)).await;
 }
 
 /// Invalidates an entity written through the REST API: its DID and the

@@ -23,6 +23,7 @@ async fn an_invalidation_on_one_instance_drops_the_others_l1_copy_within_100_ms(
     for what in [
         Invalidation::key("local", "k"),
         Invalidation::Tag("did:plc:k".into()),
+        Invalidation::Tags(vec!["did:plc:other".into(), "did:plc:k".into()]),
         Invalidation::Pattern("local:*".into()),
     ] {
         a.set("local", "k", &"a's copy", &["did:plc:k"])
@@ -48,8 +49,8 @@ async fn an_invalidation_on_one_instance_drops_the_others_l1_copy_within_100_ms(
         println!("{what:?}: peer L1 dropped after {delay:?}");
     }
     let (sa, sb) = (a.stats(), b.stats());
-    assert_eq!(sa.invalidations_sent, 3);
-    assert_eq!(sb.invalidations_received, 3);
+    assert_eq!(sa.invalidations_sent, 4);
+    assert_eq!(sb.invalidations_received, 4);
     assert_eq!(sa.invalidations_received, 0, "own messages are ignored");
 }
 

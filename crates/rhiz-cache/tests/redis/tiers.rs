@@ -120,6 +120,27 @@ async fn invalidating_a_tag_misses_exactly_the_values_carrying_it() {
 }
 
 #[tokio::test]
+async fn invalidating_several_tags_at_once_misses_the_values_of_each() {
+    let ns = namespace("several-tags");
+    let cache = cache_with_classes(&ns).await;
+    cache.set("long", "k1", &1, &["t1"]).await.unwrap();
+    cache.set("long", "k2", &2, &["t2"]).await.unwrap();
+    cache.set("long", "k3", &3, &["t3"]).await.unwrap();
+
+    let tags = Invalidation::Tags(vec!["t1".into(), "t2".into()]);
+    assert_eq!(cache.invalidate(tags).await, Delivery::Everywhere);
+    assert_eq!(cache.get::<i32>("long", "k1").await.unwrap(), None);
+    assert_eq!(cache.get::<i32>("long", "k2").await.unwrap(), None);
+    assert_eq!(cache.get::<i32>("long", "k3").await.unwrap(), Some(3));
+
+    // Each tag's time is stored in L2 for instances that start later.
+    let late = cache_with_classes(&ns).await;
+    assert_eq!(late.get::<i32>("long", "k1").await.unwrap(), None);
+    assert_eq!(late.get::<i32>("long", "k2").await.unwrap(), None);
+    assert_eq!(late.get::<i32>("long", "k3").await.unwrap(), Some(3));
+}
+
+#[tokio::test]
 async fn a_pattern_removes_matching_keys_from_both_tiers_only() {
     let ns = namespace("pattern");
     let cache = cache_with_classes(&ns).await;

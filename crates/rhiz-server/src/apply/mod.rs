@@ -135,17 +135,35 @@ impl Applier {
         self.write(&mut plans).await;
         self.update_graph(&mut plans);
 
+        // Changes are invalidated together, then published one by one;
+        // their results (and the profiles') are filled in below.
         let mut results = Vec::with_capacity(events.len());
-        for (event, plan) in events.iter().zip(plans) {
+        let mut changes = Vec::new();
+        let mut profiles = Vec::new();
+        for (i, (event, plan)) in events.iter().zip(plans).enumerate() {
             results.push(match plan {
-                Ok(Plan::Unchanged) => Ok(Applied::Unchanged),
                 Ok(Plan::Record { uri, dids, .. }) => {
-                    Ok(self.publish(event, Some(&uri), dids).await)
+                    changes.push((i, change_of(event, Some(&uri), dids)));
+                    Ok(Applied::Unchanged)
                 }
-                Ok(Plan::Publish { dids }) => Ok(self.publish(event, None, dids).await),
-                Ok(Plan::Profile) => self.apply_profile(event).await,
+                Ok(Plan::Publish { dids }) => {
+                    changes.push((i, change_of(event, None, dids)));
+                    Ok(Applied::Unchanged)
+                }
+                Ok(Plan::Profile) => {
+                    profiles.push(i);
+                    Ok(Applied::Unchanged)
+                }
+                Ok(Plan::Unchanged) => Ok(Applied::Unchanged),
                 Err(error) => Err(error),
             });
+        }
+        crate::answer_cache::invalidate_changes(&self.cache, changes.iter().map(|(_, c)| c)).await;
+        for (i, change) in changes {
+            results[i] = Ok(Applied::Changed(self.feed.publish(change)));
+        }
+        for i in profiles {
+            results[i] = self.apply_profile(events[i]).await;
         }
         results
     }
@@ -273,18 +291,23 @@ impl Applier {
     }
 
     /// Invalidates what the change may have changed, then publishes it.
-    async fn publish(&self, event: &Event, uri: Option<&AtUri>, mut dids: Vec<Did>) -> Applied {
-        dids.sort();
-        dids.dedup();
-        let change = Change {
-            seq: 0,
-            event_id: event.id().as_str().to_owned(),
-            kind: event.kind(),
-            uri: uri.cloned(),
-            dids,
-        };
-        crate::answer_cache::invalidate_change(&self.cache, &change).await;
+    async fn publish(&self, event: &Event, uri: Option<&AtUri>, dids: Vec<Did>) -> Applied {
+        let change = change_of(event, uri, dids);
+        crate::answer_cache::invalidate_changes(&self.cache, [&change]).await;
         Applied::Changed(self.feed.publish(change))
+    }
+}
+
+/// The change `event` made to the record at `uri` (if any), concerning `dids`.
+fn change_of(event: &Event, uri: Option<&AtUri>, mut dids: Vec<Did>) -> Change {
+    dids.sort();
+    dids.dedup();
+    Change {
+        seq: 0,
+        event_id: event.id().as_str().to_owned(),
+        kind: event.kind(),
+        uri: uri.cloned(),
+        dids,
     }
 }
 
