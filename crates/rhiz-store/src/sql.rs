@@ -60,6 +60,13 @@ pub(crate) const GET_ENTITY_FOR_UPDATE: &str = concat!(
     " FROM entities WHERE did = $1 FOR UPDATE"
 );
 
+/// `$1` an array of DIDs (PostgreSQL only).
+pub(crate) const GET_ENTITIES_ANY: &str = concat!(
+    "SELECT ",
+    entity_columns!(),
+    " FROM entities WHERE did = ANY($1)"
+);
+
 /// `$1` lowercased handle.
 pub(crate) const GET_ENTITY_BY_HANDLE: &str = concat!(
     "SELECT ",
@@ -106,6 +113,10 @@ pub(crate) const GET_RELATIONSHIP: &str = concat!(select_relationships!(), "WHER
 /// `$1` uri: the columns of a [`RelationshipHead`](crate::RelationshipHead).
 pub(crate) const GET_RELATIONSHIP_HEAD: &str = "SELECT uri, cid, participant0, participant1, \
      allow_attestation FROM relationships WHERE uri = $1";
+
+/// `$1` an array of URIs (PostgreSQL only).
+pub(crate) const GET_RELATIONSHIP_HEADS_ANY: &str = "SELECT uri, cid, participant0, \
+     participant1, allow_attestation FROM relationships WHERE uri = ANY($1)";
 
 /// `$1` uri.
 pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE uri = $1";
@@ -179,6 +190,10 @@ pub(crate) const GET_ATTESTATION: &str = concat!(
 /// `$1` uri: the columns of an [`AttestationHead`](crate::AttestationHead).
 pub(crate) const GET_ATTESTATION_HEAD: &str =
     "SELECT uri, cid, attester, target_uri FROM attestations WHERE uri = $1";
+
+/// `$1` an array of URIs (PostgreSQL only).
+pub(crate) const GET_ATTESTATION_HEADS_ANY: &str =
+    "SELECT uri, cid, attester, target_uri FROM attestations WHERE uri = ANY($1)";
 
 /// `$1` uri.
 pub(crate) const DELETE_ATTESTATION: &str = "DELETE FROM attestations WHERE uri = $1";

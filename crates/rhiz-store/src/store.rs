@@ -7,6 +7,7 @@
 //! serve reads and writes, how it reads a row it is about to update, and how
 //! it closes.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -19,8 +20,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
 use crate::model::{
-    handle_key, AttestationEdge, Entity, EntityPatch, NewEntity, RelationshipEdge, StoreWrite,
-    StoredAttestation, StoredRelationship, TrustSnapshot,
+    handle_key, AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
+    RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 use crate::rows::{self, Columns};
 use crate::{sql, Backend, Store};
@@ -138,6 +139,36 @@ where
             .collect()
     }
 
+    /// The rows `statement` returns for `keys` bound to `$1` as one array,
+    /// matched back to the keys by `key_of`: one per key, in order (`None`
+    /// where there is none), in one round trip.
+    async fn fetch_by_keys<T: Clone>(
+        &self,
+        op: &'static str,
+        statement: &'static str,
+        keys: Vec<String>,
+        decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
+        key_of: impl Fn(&T) -> &str,
+    ) -> Result<Vec<Option<T>>>
+    where
+        for<'q> Vec<String>: Encode<'q, D::DB> + Type<D::DB>,
+    {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(statement)
+            .bind(keys.clone())
+            .fetch_all(self.db.reader())
+            .await
+            .or_store(op, D::classify)?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let value = decode(row)?;
+            found.insert(key_of(&value).to_owned(), value);
+        }
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
+    }
+
     /// One keyset page ordered by URI: `statements[0]` (`$1` limit) for the
     /// first page, `statements[1]` (`$1` exclusive lower bound, `$2` limit)
     /// for the next ones.
@@ -203,9 +234,46 @@ where
     for<'q> Option<D::Percent>: Encode<'q, D::DB>,
     for<'q> i64: Encode<'q, D::DB> + Type<D::DB>,
     for<'q> bool: Encode<'q, D::DB> + Type<D::DB>,
+    for<'q> Vec<String>: Encode<'q, D::DB> + Type<D::DB>,
 {
     fn backend(&self) -> Backend {
         D::BACKEND
+    }
+
+    async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>> {
+        let keys = dids.iter().map(ToString::to_string).collect();
+        self.fetch_by_keys(
+            "get_entities",
+            sql::GET_ENTITIES_ANY,
+            keys,
+            rows::entity,
+            |entity| entity.did.as_str(),
+        )
+        .await
+    }
+
+    async fn relationship_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<RelationshipHead>>> {
+        let keys = uris.iter().map(ToString::to_string).collect();
+        self.fetch_by_keys(
+            "relationship_heads",
+            sql::GET_RELATIONSHIP_HEADS_ANY,
+            keys,
+            rows::relationship_head,
+            |head| head.uri.as_str(),
+        )
+        .await
+    }
+
+    async fn attestation_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<AttestationHead>>> {
+        let keys = uris.iter().map(ToString::to_string).collect();
+        self.fetch_by_keys(
+            "attestation_heads",
+            sql::GET_ATTESTATION_HEADS_ANY,
+            keys,
+            rows::attestation_head,
+            |head| head.uri.as_str(),
+        )
+        .await
     }
 
     async fn create_entity(&self, new: &NewEntity) -> Result<Entity> {
