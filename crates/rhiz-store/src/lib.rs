@@ -141,7 +141,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Inserts the relationship, or replaces every field of the one with the
     /// same URI (so the latest CID wins). Its participants are rewritten in
     /// the same transaction.
-    async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()>;
+    async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
+        write_one(self, StoreWrite::UpsertRelationship(rel))
+            .await
+            .map(|_| ())
+    }
 
     /// The relationship with this URI, if any.
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>>;
@@ -166,7 +170,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes the relationship and its participants; `false` if the URI was
     /// unknown. Attestations of it stay stored.
-    async fn delete_relationship(&self, uri: &AtUri) -> Result<bool>;
+    async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
+        write_one(self, StoreWrite::DeleteRelationship(uri)).await
+    }
 
     /// The relationships `did` participates in, ordered by URI.
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>>;
@@ -199,7 +205,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Inserts the attestation, or replaces every field of the one with the
     /// same URI.
-    async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()>;
+    async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
+        write_one(self, StoreWrite::UpsertAttestation(att))
+            .await
+            .map(|_| ())
+    }
 
     /// The attestation with this URI, if any.
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>>;
@@ -216,7 +226,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// Deletes the attestation; `false` if the URI was unknown.
-    async fn delete_attestation(&self, uri: &AtUri) -> Result<bool>;
+    async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
+        write_one(self, StoreWrite::DeleteAttestation(uri)).await
+    }
 
     /// Attestations of the relationship `target`, newest first
     /// (`created_at` descending, then URI descending).
@@ -244,6 +256,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// returned (SQLite also checkpoints its write-ahead log). Later calls
     /// fail with [`StoreError::Unavailable`].
     async fn close(&self);
+}
+
+/// One write as a batch of one; whether it changed a row.
+async fn write_one<S: Store + ?Sized>(store: &S, write: StoreWrite<'_>) -> Result<bool> {
+    let changed = store.write_batch(&[write]).await?;
+    Ok(changed.first().copied().unwrap_or(false))
 }
 
 /// Opens the store at `url` and applies pending migrations.

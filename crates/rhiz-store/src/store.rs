@@ -209,12 +209,6 @@ where
     }
 }
 
-/// One write as a batch of one; whether it changed a row.
-pub(crate) async fn write_one<S: Store + ?Sized>(store: &S, write: StoreWrite<'_>) -> Result<bool> {
-    let changed = store.write_batch(&[write]).await?;
-    Ok(changed.first().copied().unwrap_or(false))
-}
-
 pub(crate) fn entity_not_found(did: &Did) -> StoreError {
     StoreError::NotFound {
         what: "entity",
@@ -364,12 +358,6 @@ where
         }
     }
 
-    async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
-        write_one(self, StoreWrite::UpsertRelationship(rel))
-            .await
-            .map(|_| ())
-    }
-
     async fn write_batch(&self, writes: &[StoreWrite<'_>]) -> Result<Vec<bool>> {
         let mut tx = self
             .db
@@ -457,10 +445,6 @@ where
         .await
     }
 
-    async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
-        write_one(self, StoreWrite::DeleteRelationship(uri)).await
-    }
-
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
         self.fetch_all(
             "relationships_of",
@@ -504,12 +488,6 @@ where
         .await
     }
 
-    async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
-        write_one(self, StoreWrite::UpsertAttestation(att))
-            .await
-            .map(|_| ())
-    }
-
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {
         self.fetch_optional(
             "get_attestation",
@@ -518,10 +496,6 @@ where
             rows::attestation,
         )
         .await
-    }
-
-    async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
-        write_one(self, StoreWrite::DeleteAttestation(uri)).await
     }
 
     async fn list_attestations(

@@ -32,7 +32,7 @@ use crate::model::{
     StoredRelationship, TrustSnapshot,
 };
 use crate::rows::Columns;
-use crate::store::{entity_not_found, write_one};
+use crate::store::entity_not_found;
 use crate::{rows, sql, timestamp, Backend, Store};
 
 /// A [`Store`] on an SQLite file.
@@ -222,12 +222,6 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
-        write_one(self, StoreWrite::UpsertRelationship(rel))
-            .await
-            .map(|_| ())
-    }
-
     async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>> {
         let keys = dids.iter().map(ToString::to_string).collect();
         self.read_each("get_entities", sql::GET_ENTITY, keys, |row| {
@@ -270,10 +264,6 @@ impl Store for SqliteStore {
                 Ok(changed)
             })
             .await
-    }
-
-    async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
-        write_one(self, StoreWrite::DeleteRelationship(uri)).await
     }
 
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
@@ -357,12 +347,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
-        write_one(self, StoreWrite::UpsertAttestation(att))
-            .await
-            .map(|_| ())
-    }
-
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {
         self.read_optional(
             "get_attestation",
@@ -382,10 +366,6 @@ impl Store for SqliteStore {
             |row| rows::attestation_head(row),
         )
         .await
-    }
-
-    async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {
-        write_one(self, StoreWrite::DeleteAttestation(uri)).await
     }
 
     async fn attestations_for(&self, target: &AtUri) -> Result<Vec<StoredAttestation>> {
