@@ -12,6 +12,10 @@
 //! | `paths` | REST `find-path`, XRPC `findPath` | 1 h | L1 | `<graph stamp>:<family>:<canonical query>` | both endpoints |
 //! | `conviction` | XRPC `getScore` | until invalidated | L1 | `<graph stamp>:<record URI>` | the URI |
 //! | `network` | `GET /api/v1/analytics/network-stats` | 1 h | L1 | `<graph stamp>` | — |
+//! | `did` | a handle resolved to a DID over the network (by-handle lookups of entities not stored) | 7 days | L1 + L2 | the normalized handle | the same |
+//!
+//! A handle that does not resolve is not cached in `did` (only for a minute
+//! inside the resolver), so a handle set up later is found soon.
 //!
 //! Profiles come from the shared store, so every instance may share them
 //! through L2. The other classes are computed from this process's
@@ -81,8 +85,11 @@ pub const PATHS: &str = "paths";
 pub const CONVICTION: &str = "conviction";
 /// Network statistics.
 pub const NETWORK: &str = "network";
+/// Handles resolved to DIDs (DNS or `/.well-known/atproto-did`).
+pub const DID_RESOLUTION: &str = "did";
 
 const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// L1's budget.
 const L1_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -99,6 +106,7 @@ pub fn build(config: &Config) -> Result<Cache, CacheError> {
             KeyClass::new(PATHS, Some(HOUR)).placement(Placement::L1),
             KeyClass::new(CONVICTION, None).placement(Placement::L1),
             KeyClass::new(NETWORK, Some(HOUR)).placement(Placement::L1),
+            KeyClass::new(DID_RESOLUTION, Some(7 * DAY)),
         ]);
     match &config.redis_url {
         Some(url) => builder.redis_url(url.clone()).build(),

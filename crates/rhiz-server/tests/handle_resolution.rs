@@ -108,6 +108,29 @@ async fn an_unknown_handle_is_resolved_through_dns_and_cached() {
         asked,
         "the second lookup is served from the cache"
     );
+    let resolutions = &app.state.cache.stats().classes["did"];
+    assert_eq!(
+        (resolutions.computations, resolutions.l1_hits),
+        (1, 1),
+        "resolved once, then answered by the answer cache's `did` class"
+    );
+}
+
+#[tokio::test]
+async fn a_handle_that_does_not_resolve_is_not_kept_in_the_answer_cache() {
+    let (app, _) = app_with_dns(HashMap::new()).await;
+    for _ in 0..2 {
+        let reply = app
+            .call("GET", "/api/v1/entities/by-handle/nobody.rhiz.test", None)
+            .await;
+        assert_eq!(reply.status, 404);
+    }
+    let resolutions = &app.state.cache.stats().classes["did"];
+    assert_eq!(
+        (resolutions.computations, resolutions.l1_hits),
+        (2, 0),
+        "a failure is never served from the cache"
+    );
 }
 
 #[tokio::test]

@@ -16,8 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::error::ApiError;
 use super::json_body::JsonBody;
 use super::validate::{Checks, Origin};
-use crate::answer_cache::{self, handle_tag, PROFILE};
-use crate::AppState;
+use crate::answer_cache::{self, handle_tag, DID_RESOLUTION, PROFILE};
+use crate::{AppState, HandleResolver};
 
 /// Entity types the REST API accepts.
 const ENTITY_TYPES: &[&str] = &["person", "organization", "agent"];
@@ -319,13 +319,41 @@ async fn get_entity_by_handle(
     let Some(resolver) = &state.handles else {
         return Err(not_found());
     };
-    let Some(did) = resolver.resolve(&parsed).await else {
+    let Some(did) = resolve_handle(&state, resolver, &parsed).await? else {
         return Err(not_found());
     };
     entity_view(&state, &did)
         .await?
         .map(Json)
         .ok_or_else(not_found)
+}
+
+/// The DID `handle` resolves to over the network, from the cache (class
+/// `did`, 7 days) or else the resolver. An unresolved handle is a failed
+/// computation, so it is not cached for 7 days.
+async fn resolve_handle(
+    state: &AppState,
+    resolver: &Arc<HandleResolver>,
+    handle: &Handle,
+) -> Result<Option<Did>, ApiError> {
+    let key = handle.normalized().to_string();
+    let resolver = Arc::clone(resolver);
+    let owned = handle.clone();
+    let compute = move || async move {
+        match resolver.resolve(&owned).await {
+            Some(did) => Ok(did.into_string()),
+            None => Err(format!("{owned} does not resolve")),
+        }
+    };
+    match state
+        .cache
+        .get_or_compute(DID_RESOLUTION, &key, &[key.as_str()], compute)
+        .await
+    {
+        Ok(did) => Ok(did.parse().ok()),
+        Err(rhiz_cache::CacheError::Compute(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn update_entity(
