@@ -112,14 +112,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_entity(&self, did: &Did) -> Result<Option<Entity>>;
 
     /// The entities with these DIDs, in the same order (`None` where there
-    /// is none): one round trip where the backend can.
-    async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>> {
-        let mut found = Vec::with_capacity(dids.len());
-        for did in dids {
-            found.push(self.get_entity(did).await?);
-        }
-        Ok(found)
-    }
+    /// is none), in one round trip.
+    async fn get_entities(&self, dids: &[Did]) -> Result<Vec<Option<Entity>>>;
 
     /// The entity holding this handle, compared case-insensitively.
     async fn get_entity_by_handle(&self, handle: &Handle) -> Result<Option<Entity>>;
@@ -139,8 +133,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn delete_entity(&self, did: &Did) -> Result<()>;
 
     /// Inserts the relationship, or replaces every field of the one with the
-    /// same URI (so the latest CID wins). Its participants are rewritten in
-    /// the same transaction.
+    /// same URI (so the latest CID wins).
     async fn upsert_relationship(&self, rel: &StoredRelationship) -> Result<()> {
         write_one(self, StoreWrite::UpsertRelationship(rel))
             .await
@@ -151,16 +144,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_relationship(&self, uri: &AtUri) -> Result<Option<StoredRelationship>>;
 
     /// The heads of the relationships with these URIs, in the same order
-    /// (`None` where there is none): what the apply step reads before a
-    /// batch of writes.
-    async fn relationship_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<RelationshipHead>>> {
-        let mut found = Vec::with_capacity(uris.len());
-        for uri in uris {
-            let stored = self.get_relationship(uri).await?;
-            found.push(stored.as_ref().map(RelationshipHead::from));
-        }
-        Ok(found)
-    }
+    /// (`None` where there is none), in one round trip: what the apply step
+    /// reads before a batch of writes.
+    async fn relationship_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<RelationshipHead>>>;
 
     /// Applies `writes` in order in one transaction: all of them or, on
     /// error, none. Returns, per write, whether it changed a row (upserts
@@ -168,8 +154,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// apply step writes many events for the price of one commit.
     async fn write_batch(&self, writes: &[StoreWrite<'_>]) -> Result<Vec<bool>>;
 
-    /// Deletes the relationship and its participants; `false` if the URI was
-    /// unknown. Attestations of it stay stored.
+    /// Deletes the relationship; `false` if the URI was unknown.
+    /// Attestations of it stay stored.
     async fn delete_relationship(&self, uri: &AtUri) -> Result<bool> {
         write_one(self, StoreWrite::DeleteRelationship(uri)).await
     }
@@ -178,7 +164,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>>;
 
     /// Up to `limit` relationships with URI greater than `after`, ordered by
-    /// URI: keyset paging over the whole table (graph rebuild).
+    /// URI: keyset paging over the whole table, full rows.
     async fn list_relationships(
         &self,
         after: Option<&AtUri>,
@@ -195,14 +181,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// order: columns only.
     async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>>;
 
-    /// Up to `limit` attestations with URI greater than `after`, ordered by
-    /// URI: keyset paging over the whole table (graph rebuild).
-    async fn list_attestations(
-        &self,
-        after: Option<&AtUri>,
-        limit: u32,
-    ) -> Result<Vec<StoredAttestation>>;
-
     /// Inserts the attestation, or replaces every field of the one with the
     /// same URI.
     async fn upsert_attestation(&self, att: &StoredAttestation) -> Result<()> {
@@ -215,15 +193,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>>;
 
     /// The heads of the attestations with these URIs, in the same order
-    /// (`None` where there is none).
-    async fn attestation_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<AttestationHead>>> {
-        let mut found = Vec::with_capacity(uris.len());
-        for uri in uris {
-            let stored = self.get_attestation(uri).await?;
-            found.push(stored.as_ref().map(AttestationHead::from));
-        }
-        Ok(found)
-    }
+    /// (`None` where there is none), in one round trip.
+    async fn attestation_heads(&self, uris: &[AtUri]) -> Result<Vec<Option<AttestationHead>>>;
 
     /// Deletes the attestation; `false` if the URI was unknown.
     async fn delete_attestation(&self, uri: &AtUri) -> Result<bool> {

@@ -15,7 +15,7 @@ use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
 use crate::rows::{corrupt, get, Columns};
 use crate::store::{Dialect, SqlStore};
 use crate::url::mask_password;
-use crate::{sql, timestamp, Backend};
+use crate::{timestamp, Backend};
 
 /// Connections in the pool.
 const MAX_CONNECTIONS: u32 = 10;
@@ -117,8 +117,6 @@ impl Dialect for PgDialect {
     type Json<'a> = Json<&'a Value>;
 
     const BACKEND: Backend = Backend::Postgres;
-    /// The row lock makes concurrent patches of one entity apply in turn.
-    const GET_ENTITY_FOR_UPDATE: &'static str = sql::GET_ENTITY_FOR_UPDATE;
 
     fn timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
         timestamp::truncate(at)
@@ -156,7 +154,7 @@ impl Dialect for PgDialect {
         done.rows_affected()
     }
 
-    fn writer(&self) -> &PgPool {
+    fn pool(&self) -> &PgPool {
         &self.pool
     }
 

@@ -6,7 +6,7 @@
 //! [`StoreError::Corrupt`] naming the column — happens once, here.
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{RelationshipRecord, SyntaxError};
+use rhiz_protocol::{RelationshipRecord, SyntaxError, Visibility};
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -147,7 +147,8 @@ pub(crate) fn relationship_edge(row: &impl Columns) -> Result<RelationshipEdge> 
         participants: [id(row, "participant0")?, id(row, "participant1")?],
         rel_type: row.text("rel_type")?,
         strength: percent(row, "strength")?,
-        discoverable: row.text("visibility")? == "public" && row.flag("allow_discovery")?,
+        discoverable: Visibility::from(row.text("visibility")?).is_public()
+            && row.flag("allow_discovery")?,
         last_interaction_at: row.timestamp("last_interaction_at")?,
         signed,
         strength_deviation,

@@ -53,7 +53,8 @@ pub(crate) const GET_ENTITY: &str = concat!(
     " FROM entities WHERE did = $1"
 );
 
-/// `$1` did; locks the row until the transaction ends (PostgreSQL only).
+/// `$1` did; locks the row until the transaction ends (PostgreSQL only), so
+/// concurrent patches of one entity apply in turn.
 pub(crate) const GET_ENTITY_FOR_UPDATE: &str = concat!(
     "SELECT ",
     entity_columns!(),
@@ -203,20 +204,6 @@ pub(crate) const ATTESTATIONS_FOR: &str = concat!(
     "SELECT ",
     attestation_columns!(),
     " FROM attestations WHERE target_uri = $1 ORDER BY created_at DESC, uri DESC"
-);
-
-/// `$1` limit.
-pub(crate) const LIST_ATTESTATIONS_FIRST: &str = concat!(
-    "SELECT ",
-    attestation_columns!(),
-    " FROM attestations ORDER BY uri LIMIT $1"
-);
-
-/// `$1` exclusive lower bound on uri, `$2` limit.
-pub(crate) const LIST_ATTESTATIONS_AFTER: &str = concat!(
-    "SELECT ",
-    attestation_columns!(),
-    " FROM attestations WHERE uri > $1 ORDER BY uri LIMIT $2"
 );
 
 /// `$1` did, `$2` trust_score, `$3` reputation, `$4` reciprocity,

@@ -3,9 +3,8 @@
 //!
 //! The SQL is shared ([`crate::sql`]) and so is decoding ([`crate::rows`]);
 //! what is left to a backend is a [`Dialect`]: how it binds timestamps,
-//! 0–100 values and JSON, how it classifies its error codes, which pools
-//! serve reads and writes, how it reads a row it is about to update, and how
-//! it closes.
+//! 0–100 values and JSON, how it classifies its error codes, its pool, and
+//! how it closes.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -30,18 +29,15 @@ use crate::{sql, Backend, Store};
 pub(crate) trait Dialect: Debug + Send + Sync + 'static {
     /// The sqlx driver; its rows decode through [`Columns`].
     type DB: Database<Row: Columns>;
-    /// How a timestamp is bound (text on SQLite, TIMESTAMPTZ on PostgreSQL).
+    /// How a timestamp is bound (TIMESTAMPTZ on PostgreSQL).
     type Timestamp: for<'q> Encode<'q, Self::DB> + Type<Self::DB> + Send + 'static;
     /// How a 0–100 value is bound.
     type Percent: for<'q> Encode<'q, Self::DB> + Type<Self::DB> + Send + 'static;
-    /// How a JSON record is bound (text on SQLite, JSONB on PostgreSQL).
+    /// How a JSON record is bound (JSONB on PostgreSQL).
     type Json<'a>: for<'q> Encode<'q, Self::DB> + Type<Self::DB> + Send + 'a;
 
     /// Which database this is.
     const BACKEND: Backend;
-    /// The statement `update_entity` reads the current row with, `$1` did:
-    /// it must keep concurrent patches of one entity from interleaving.
-    const GET_ENTITY_FOR_UPDATE: &'static str;
 
     /// A timestamp for binding, truncated to microseconds.
     fn timestamp(at: DateTime<Utc>) -> Self::Timestamp;
@@ -54,14 +50,9 @@ pub(crate) trait Dialect: Debug + Send + Sync + 'static {
     /// How many rows a statement changed.
     fn rows_affected(done: &<Self::DB as Database>::QueryResult) -> u64;
 
-    /// The pool writes and transactions go through.
-    fn writer(&self) -> &Pool<Self::DB>;
-    /// The pool reads go through; the writer unless the backend has a
-    /// separate one.
-    fn reader(&self) -> &Pool<Self::DB> {
-        self.writer()
-    }
-    /// Closes the pools, waiting for connections in use to be returned.
+    /// The connection pool.
+    fn pool(&self) -> &Pool<Self::DB>;
+    /// Closes the pool, waiting for connections in use to be returned.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
 
@@ -96,7 +87,7 @@ where
     ) -> Result<Option<T>> {
         sqlx::query(statement)
             .bind(key)
-            .fetch_optional(self.db.reader())
+            .fetch_optional(self.db.pool())
             .await
             .or_store(op, D::classify)?
             .map(|row| decode(&row))
@@ -114,7 +105,7 @@ where
     ) -> Result<Vec<T>> {
         sqlx::query(statement)
             .bind(key)
-            .fetch_all(self.db.reader())
+            .fetch_all(self.db.pool())
             .await
             .or_store(op, D::classify)?
             .iter()
@@ -131,7 +122,7 @@ where
         decode: impl Fn(&<D::DB as Database>::Row) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
         sqlx::query(statement)
-            .fetch_all(self.db.reader())
+            .fetch_all(self.db.pool())
             .await
             .or_store(op, D::classify)?
             .iter()
@@ -158,7 +149,7 @@ where
         }
         let rows = sqlx::query(statement)
             .bind(keys.clone())
-            .fetch_all(self.db.reader())
+            .fetch_all(self.db.pool())
             .await
             .or_store(op, D::classify)?;
         let mut found = HashMap::with_capacity(rows.len());
@@ -189,7 +180,7 @@ where
         };
         query
             .bind(i64::from(limit))
-            .fetch_all(self.db.reader())
+            .fetch_all(self.db.pool())
             .await
             .or_store(op, D::classify)?
             .iter()
@@ -202,7 +193,7 @@ where
     async fn delete(&self, op: &'static str, statement: &'static str, key: &str) -> Result<bool> {
         let done = sqlx::query(statement)
             .bind(key)
-            .execute(self.db.writer())
+            .execute(self.db.pool())
             .await
             .or_store(op, D::classify)?;
         Ok(D::rows_affected(&done) > 0)
@@ -281,7 +272,7 @@ where
             .bind(new.profile_uri.as_ref().map(AtUri::as_str))
             .bind(new.profile_cid.as_ref().map(|cid| cid.as_str()))
             .bind(D::timestamp(new.created_at))
-            .fetch_one(self.db.writer())
+            .fetch_one(self.db.pool())
             .await
             .or_store("create_entity", D::classify);
         match created {
@@ -313,8 +304,8 @@ where
         now: DateTime<Utc>,
     ) -> Result<Entity> {
         const OP: &str = "update_entity";
-        let mut tx = self.db.writer().begin().await.or_store(OP, D::classify)?;
-        let current = sqlx::query(D::GET_ENTITY_FOR_UPDATE)
+        let mut tx = self.db.pool().begin().await.or_store(OP, D::classify)?;
+        let current = sqlx::query(sql::GET_ENTITY_FOR_UPDATE)
             .bind(did.as_str())
             .fetch_optional(&mut *tx)
             .await
@@ -361,7 +352,7 @@ where
     async fn write_batch(&self, writes: &[StoreWrite<'_>]) -> Result<Vec<bool>> {
         let mut tx = self
             .db
-            .writer()
+            .pool()
             .begin()
             .await
             .or_store("write_batch", D::classify)?;
@@ -498,21 +489,6 @@ where
         .await
     }
 
-    async fn list_attestations(
-        &self,
-        after: Option<&AtUri>,
-        limit: u32,
-    ) -> Result<Vec<StoredAttestation>> {
-        self.list_page(
-            "list_attestations",
-            [sql::LIST_ATTESTATIONS_FIRST, sql::LIST_ATTESTATIONS_AFTER],
-            after,
-            limit,
-            rows::attestation,
-        )
-        .await
-    }
-
     async fn attestations_for(&self, target: &AtUri) -> Result<Vec<StoredAttestation>> {
         self.fetch_all(
             "attestations_for",
@@ -533,7 +509,7 @@ where
             .bind(i64::from(snap.relationship_count))
             .bind(i64::from(snap.verified_relationship_count))
             .bind(D::timestamp(snap.calculated_at))
-            .execute(self.db.writer())
+            .execute(self.db.pool())
             .await
             .or_store("put_trust_snapshot", D::classify)?;
         Ok(())
@@ -558,7 +534,7 @@ where
         sqlx::query(sql::PUT_STATE)
             .bind(key)
             .bind(value)
-            .execute(self.db.writer())
+            .execute(self.db.pool())
             .await
             .or_store("put_state", D::classify)?;
         Ok(())
@@ -567,7 +543,7 @@ where
     async fn ping(&self) -> Result<Duration> {
         let started = Instant::now();
         sqlx::query(sql::PING)
-            .execute(self.db.reader())
+            .execute(self.db.pool())
             .await
             .or_store("ping", D::classify)?;
         Ok(started.elapsed())

@@ -291,21 +291,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_attestations(
-        &self,
-        after: Option<&AtUri>,
-        limit: u32,
-    ) -> Result<Vec<StoredAttestation>> {
-        self.list_page(
-            "list_attestations",
-            [sql::LIST_ATTESTATIONS_FIRST, sql::LIST_ATTESTATIONS_AFTER],
-            after,
-            limit,
-            |row| rows::attestation(row),
-        )
-        .await
-    }
-
     /// Read in as many rowid ranges as there are reader connections, in
     /// parallel: the load is mostly reading pages.
     async fn relationship_edges(&self) -> Result<Vec<RelationshipEdge>> {

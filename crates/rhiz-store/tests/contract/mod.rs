@@ -35,7 +35,6 @@ macro_rules! contract_suite {
             upsert_relationship_replaces_the_stored_version,
             relationships_of_orders_by_uri,
             list_relationships_pages_by_uri,
-            list_attestations_pages_by_uri,
             write_batch_applies_in_order_and_reports_changes,
             batched_reads_answer_in_order,
             edges_are_the_graph_columns,
@@ -802,30 +801,6 @@ pub(crate) async fn edges_are_the_graph_columns(store: Arc<dyn Store>, _url: Str
             created_at: micros(att.created_at),
         }]
     );
-}
-
-pub(crate) async fn list_attestations_pages_by_uri(store: Arc<dyn Store>, _url: String) {
-    assert!(store.list_attestations(None, 10).await.unwrap().is_empty());
-    let target = rel_uri("alice", "rel1");
-    let rkeys = ["b", "a", "Z", "c", "a0"];
-    for (i, rkey) in rkeys.iter().enumerate() {
-        store
-            .upsert_attestation(&attestation("carol", rkey, &target, i as i64))
-            .await
-            .unwrap();
-    }
-    let expected = sorted(rkeys.iter().map(|rkey| att_uri("carol", rkey)));
-    let pages = |after: Option<AtUri>, limit| {
-        let store = Arc::clone(&store);
-        async move {
-            let page = store
-                .list_attestations(after.as_ref(), limit)
-                .await
-                .unwrap();
-            page.iter().map(|a| a.uri.to_string()).collect::<Vec<_>>()
-        }
-    };
-    assert_pages_cover(pages, &expected).await;
 }
 
 fn sorted(uris: impl Iterator<Item = AtUri>) -> Vec<String> {
