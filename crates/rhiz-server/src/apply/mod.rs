@@ -172,33 +172,30 @@ impl Applier {
     /// fails, each write is tried alone, so one bad write cannot fail the
     /// others; a plan whose write fails becomes that failure.
     async fn write(&self, plans: &mut [Result<Plan, HandlerError>]) {
-        let writes: Vec<(usize, StoreWrite<'_>)> = plans
+        let (indices, batch): (Vec<usize>, Vec<StoreWrite<'_>>) = plans
             .iter()
             .enumerate()
             .filter_map(|(i, plan)| match plan {
                 Ok(Plan::Record { write, .. }) => Some((i, write.as_store_write())),
                 _ => None,
             })
-            .collect();
-        if writes.is_empty() {
+            .unzip();
+        if batch.is_empty() {
             return;
         }
-        let batch: Vec<StoreWrite<'_>> = writes.iter().map(|(_, write)| *write).collect();
         let failed: Vec<(usize, HandlerError)> = match self.store.write_batch(&batch).await {
             Ok(_) => Vec::new(),
-            Err(error) if writes.len() == 1 => vec![(writes[0].0, store_error(error))],
+            Err(error) if batch.len() == 1 => vec![(indices[0], store_error(error))],
             Err(_) => {
                 let mut failed = Vec::new();
-                for (i, write) in &writes {
-                    if let Err(error) = self.store.write_batch(&[*write]).await {
-                        failed.push((*i, store_error(error)));
+                for (i, write) in indices.into_iter().zip(batch) {
+                    if let Err(error) = self.store.write_batch(&[write]).await {
+                        failed.push((i, store_error(error)));
                     }
                 }
                 failed
             }
         };
-        drop(batch);
-        drop(writes);
         for (i, error) in failed {
             plans[i] = Err(error);
         }
