@@ -118,10 +118,40 @@ pub(super) fn query_optional<P: ToSql, T>(
     let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
     bind(&mut statement, values).map_err(store_error(op))?;
     let names = column_names(&statement);
+    first_row(&mut statement, &names, op, decode)
+}
+
+/// Runs `sql` once per key (bound to `$1`) and decodes the first row of
+/// each, if any: one prepared statement and one read of its column names
+/// for all the keys.
+pub(super) fn query_each<T>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &'static str,
+    keys: &[String],
+    decode: impl Fn(&NamedRow<'_>) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
+    let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
+    let names = column_names(&statement);
+    keys.iter()
+        .map(|key| {
+            bind(&mut statement, &[key]).map_err(store_error(op))?;
+            first_row(&mut statement, &names, op, &decode)
+        })
+        .collect()
+}
+
+/// Runs the bound `statement` and decodes its first row, if any.
+fn first_row<T>(
+    statement: &mut Statement<'_>,
+    names: &[String],
+    op: &'static str,
+    decode: impl FnOnce(&NamedRow<'_>) -> Result<T>,
+) -> Result<Option<T>> {
     let mut rows = statement.raw_query();
     rows.next()
         .map_err(store_error(op))?
-        .map(|row| decode(&NamedRow { row, names: &names }))
+        .map(|row| decode(&NamedRow { row, names }))
         .transpose()
 }
 

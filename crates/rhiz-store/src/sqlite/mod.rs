@@ -22,7 +22,7 @@ use rhiz_protocol::{AtUri, Did, Handle};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ToSql};
 
-use self::connection::{execute, query, query_optional, store_error, NamedRow};
+use self::connection::{execute, query, query_each, query_optional, store_error, NamedRow};
 use self::readers::Readers;
 use self::writer::Writer;
 use crate::error::{Result, StoreError};
@@ -124,11 +124,7 @@ impl SqliteStore {
         decode: impl Fn(&NamedRow<'_>) -> Result<T> + Send + 'static,
     ) -> Result<Vec<Option<T>>> {
         self.readers
-            .run(op, move |conn| {
-                keys.iter()
-                    .map(|key| query_optional(conn, op, sql, &[key], &decode))
-                    .collect()
-            })
+            .run(op, move |conn| query_each(conn, op, sql, &keys, decode))
             .await
     }
 
