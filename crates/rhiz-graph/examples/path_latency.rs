@@ -1,26 +1,29 @@
-//! Builds a seeded preferential-attachment graph and prints build time,
-//! bytes per relationship, and the latency distribution of `find_paths`,
-//! `neighbors` and `conviction` over random pairs. As a baseline in the same
-//! run it times an exact strongest-path computation without the index: a
-//! dynamic program by hop count (Bellman–Ford limited to `maxHops`) over a
-//! plain adjacency list, on 50 other random pairs.
+//! Builds a graph (see `support/dataset.rs`: the seeded preferential
+//! attachment by default, `DATASET=gen` for `rhiz gen` data) and prints
+//! build time, bytes per relationship, and the latency distribution of
+//! `find_paths`, `neighbors` and `conviction` over random pairs. As a
+//! baseline in the same run it times an exact strongest-path computation
+//! without the index: a dynamic program by hop count (Bellman–Ford limited
+//! to `maxHops`) over a plain adjacency list, on 50 other random pairs.
 //!
 //! ```text
 //! cargo run --release -p rhiz-graph --example path_latency -- [DIDS] [PER_DID] [PAIRS]
+//! DATASET=gen cargo run --release -p rhiz-graph --example path_latency -- 0 0 [PAIRS]
 //! ```
 //!
 //! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 1,000 pairs. With
 //! `SHOW_SLOWEST=1` it also prints the 15 slowest pairs (time, hops, strength).
 
+#[path = "support/dataset.rs"]
+mod dataset;
+
 use std::collections::HashMap;
 use std::time::Instant;
 
-use chrono::{TimeZone, Utc};
-use rhiz_graph::synthetic::{
-    attestation, latency_percentiles, preferential_attachment, SplitMix64,
-};
+use dataset::Dataset;
+use rhiz_graph::synthetic::{latency_percentiles, SplitMix64};
 use rhiz_graph::{Graph, NeighborQuery, PathQuery};
-use rhiz_protocol::{AttestationType, Did};
+use rhiz_protocol::Did;
 
 fn arg(n: usize, default: u64) -> u64 {
     std::env::args()
@@ -30,53 +33,40 @@ fn arg(n: usize, default: u64) -> u64 {
 
 fn main() {
     let (dids, per_did, pairs) = (arg(1, 200_000), arg(2, 5), arg(3, 1_000));
-    let relationships = preferential_attachment(dids, per_did, 42);
-    let count = relationships.len();
-    let baseline = PlainGraph::new(&relationships);
-    let uris: Vec<_> = relationships.iter().map(|r| r.uri.clone()).collect();
+    let data = Dataset::from_env(dids, per_did);
+    println!("{}", data.description);
+    let count = data.relationships.len();
+    let baseline = PlainGraph::new(&data.relationships);
 
     let started = Instant::now();
     let mut graph = Graph::new();
-    graph.bulk_load(relationships).expect("valid relationships");
+    graph
+        .bulk_load(data.relationships)
+        .expect("valid relationships");
     let build = started.elapsed();
     let bytes = graph.memory_bytes();
     println!(
-        "{count} relationships, {dids} DIDs: bulk load {build:?}, {bytes} bytes = {:.1} bytes/relationship",
+        "{count} relationships, {} DIDs: bulk load {build:?}, {bytes} bytes = {:.1} bytes/relationship",
+        data.dids.len(),
         bytes as f64 / count as f64
     );
 
-    let now = Utc
-        .with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
-        .single()
-        .expect("date");
-    let mut rng = SplitMix64::new(7);
+    let now = data.now;
     let started = Instant::now();
-    let mut attested = Vec::new();
-    for i in 0..100_000u64 {
-        let target = &uris[rng.below(count as u64) as usize];
-        let kind = if rng.below(10) == 0 {
-            AttestationType::Dispute
-        } else {
-            AttestationType::Verify
-        };
-        let att = attestation(
-            &rhiz_graph::synthetic::did(rng.below(dids)),
-            target,
-            kind,
-            50 + rng.below(51) as u8,
-            now - chrono::Duration::days(rng.below(730) as i64),
-            &format!("a{i}"),
-        );
+    let attested: Vec<_> = data.attestations.iter().map(|a| a.target.clone()).collect();
+    for att in data.attestations {
         graph.upsert_attestation(att).expect("valid attestation");
-        attested.push(target.clone());
     }
-    println!("100000 attestations upserted in {:?}", started.elapsed());
+    println!(
+        "{} attestations upserted in {:?}",
+        attested.len(),
+        started.elapsed()
+    );
 
-    let pick = |rng: &mut SplitMix64| -> Did {
-        rhiz_graph::synthetic::did(rng.below(dids))
-            .parse()
-            .expect("DID")
-    };
+    let mut rng = SplitMix64::new(7);
+    let dids = &data.dids;
+    let pick =
+        |rng: &mut SplitMix64| -> Did { dids[rng.below(dids.len() as u64) as usize].clone() };
     let query = PathQuery::default();
     let mut times = Vec::with_capacity(pairs as usize);
     let mut slowest = Vec::new();
@@ -187,7 +177,8 @@ fn main() {
     );
 }
 
-/// The baseline: relationships as plain adjacency lists, no index.
+/// The baseline: discoverable relationships as plain adjacency lists, no
+/// index.
 struct PlainGraph {
     ids: HashMap<String, usize>,
     adjacency: Vec<Vec<(usize, u8)>>,
@@ -203,8 +194,10 @@ impl PlainGraph {
                 *ids.entry(d.as_str().to_owned()).or_insert(next)
             });
             adjacency.resize_with(ids.len(), Vec::new);
-            adjacency[a].push((b, r.strength.get()));
-            adjacency[b].push((a, r.strength.get()));
+            if r.discoverable {
+                adjacency[a].push((b, r.strength.get()));
+                adjacency[b].push((a, r.strength.get()));
+            }
         }
         Self { ids, adjacency }
     }

@@ -1,24 +1,25 @@
-//! Times the full trust recomputation on the seeded preferential-attachment
-//! graph of the other examples (1,000,000 relationships, 100,000
-//! attestations), the table lookups, and `apply_reputations`; prints the
-//! spread of the scores.
+//! Times the full trust recomputation on the graph of the other examples
+//! (see `support/dataset.rs`: the seeded preferential attachment by
+//! default, `DATASET=gen` for `rhiz gen` data), the table lookups, and
+//! `apply_reputations`; prints the spread of the scores.
 //!
 //! ```text
 //! cargo run --release -p rhiz-graph --example trust_recompute -- [DIDS] [PER_DID] [RUNS]
+//! DATASET=gen cargo run --release -p rhiz-graph --example trust_recompute -- 0 0 [RUNS]
 //! ```
 //!
-//! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 3 runs. Seeds: the
-//! 20 oldest DIDs (the first of the preferential attachment, hubs).
+//! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 3 runs.
+
+#[path = "support/dataset.rs"]
+mod dataset;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
-use rhiz_graph::synthetic::{
-    attestation, did, latency_percentiles, preferential_attachment, SplitMix64,
-};
+use dataset::Dataset;
+use rhiz_graph::synthetic::{latency_percentiles, SplitMix64};
 use rhiz_graph::Graph;
-use rhiz_protocol::{AttestationType, Did};
+use rhiz_protocol::Did;
 
 fn arg(n: usize, default: u64) -> u64 {
     std::env::args()
@@ -28,42 +29,22 @@ fn arg(n: usize, default: u64) -> u64 {
 
 fn main() {
     let (dids, per_did, runs) = (arg(1, 200_000), arg(2, 5), arg(3, 3));
-    let relationships = preferential_attachment(dids, per_did, 42);
-    let count = relationships.len();
-    let uris: Vec<_> = relationships.iter().map(|r| r.uri.clone()).collect();
+    let data = Dataset::from_env(dids, per_did);
+    println!("{}", data.description);
+    let count = data.relationships.len();
     let mut graph = Graph::new();
-    graph.bulk_load(relationships).expect("valid relationships");
+    graph
+        .bulk_load(data.relationships)
+        .expect("valid relationships");
     let graph_bytes = graph.memory_bytes();
-    let now = Utc
-        .with_ymd_and_hms(2026, 6, 1, 0, 0, 0)
-        .single()
-        .expect("date");
-    let mut rng = SplitMix64::new(7);
-    for i in 0..100_000u64 {
-        let target = &uris[rng.below(count as u64) as usize];
-        let kind = if rng.below(10) == 0 {
-            AttestationType::Dispute
-        } else {
-            AttestationType::Verify
-        };
-        let days = rng.below(730) as i64;
-        graph
-            .upsert_attestation(attestation(
-                &did(rng.below(dids)),
-                target,
-                kind,
-                90,
-                now - chrono::Duration::days(days),
-                &format!("a{i}"),
-            ))
-            .expect("valid attestation");
+    for att in data.attestations {
+        graph.upsert_attestation(att).expect("valid attestation");
     }
-    let seeds: Vec<Did> = (0..20)
-        .map(|i| did(i).parse().expect("valid DID"))
-        .collect();
+    let (now, seeds) = (data.now, data.seeds);
     println!(
-        "{count} relationships, {dids} DIDs, 100,000 attestations, 20 seeds; \
-         graph before attestations {:.1} bytes/relationship",
+        "{count} relationships, {} DIDs, {} seeds; graph before attestations {:.1} bytes/relationship",
+        data.dids.len(),
+        seeds.len(),
         graph_bytes as f64 / count as f64
     );
 
@@ -109,8 +90,9 @@ fn main() {
     }
     println!("trustScore by decile: {histogram:?}");
 
+    let mut rng = SplitMix64::new(7);
     let probes: Vec<Did> = (0..10_000)
-        .map(|_| did(rng.below(dids)).parse().expect("valid DID"))
+        .map(|_| data.dids[rng.below(data.dids.len() as u64) as usize].clone())
         .collect();
     let mut samples: Vec<Duration> = Vec::with_capacity(probes.len());
     for probe in &probes {

@@ -118,7 +118,7 @@ impl Graph {
                 Neighbor {
                     did: self.names.did(crate::DidId(other)).clone(),
                     relationship: self.names.uri(&slot.name),
-                    cid: data.cid.to_text().parse().expect("stored from a valid CID"),
+                    cid: Cid::try_from(data.cid.to_text()).expect("stored from a valid CID"),
                     strength: data.strength,
                     relationship_type: self.types[usize::from(data.kind)].to_string(),
                 }
