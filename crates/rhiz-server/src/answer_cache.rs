@@ -11,7 +11,7 @@
 //! | `trust` | trust metrics, REST and XRPC (not `explain=true`) | 24 h | L1 | `<table stamp>:<DID>` | the DID |
 //! | `paths` | REST `find-path`, XRPC `findPath` | 1 h | L1 | `<graph stamp>:<family>:<canonical query>` | both endpoints |
 //! | `conviction` | XRPC `getScore` | until invalidated | L1 | `<graph stamp>:<record URI>` | the URI |
-//! | `network` | `GET /api/v1/analytics/network-stats` | 1 h | L1 | `<graph stamp>` | — |
+//! | `network` | `GET /api/v1/analytics/network-stats` | 1 h | L1 | `<graph stamp>` | `entities` |
 //! | `did` | a handle resolved to a DID over the network (by-handle lookups of entities not stored) | 7 days | L1 + L2 | the normalized handle | the same |
 //!
 //! A handle that does not resolve is not cached in `did` (only for a minute
@@ -49,7 +49,9 @@
 //!    of every DID it names (a relationship's participants, before and
 //!    after; an attestation's attester and the participants of its
 //!    target; a profile's owner; the DID of `trust.invalidated`) and of its
-//!    record URI. A tag invalidation stamps the tag with the current time;
+//!    record URI, and a profile change or an entity write the tag
+//!    [`ENTITIES_TAG`] (the entity counts of the network statistics). A
+//!    tag invalidation stamps the tag with the current time;
 //!    a value created (its computation *started*) at or before that time is
 //!    a miss everywhere, and rhiz-cache never lets a caller join, nor lets
 //!    L1 keep, a computation that started before an invalidation concerning
@@ -69,7 +71,7 @@ use std::time::Duration;
 
 use rhiz_cache::{Cache, CacheError, Invalidation, KeyClass, Placement};
 use rhiz_graph::TrustTable;
-use rhiz_protocol::{Did, Handle};
+use rhiz_protocol::{Did, EntityProfile, Handle};
 
 use crate::change_feed::Change;
 use crate::config::Config;
@@ -87,6 +89,10 @@ pub const CONVICTION: &str = "conviction";
 pub const NETWORK: &str = "network";
 /// Handles resolved to DIDs (DNS or `/.well-known/atproto-did`).
 pub const DID_RESOLUTION: &str = "did";
+
+/// The tag of answers that count entities: invalidated by every entity
+/// change, through events or the REST API.
+pub const ENTITIES_TAG: &str = "entities";
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -123,7 +129,14 @@ pub async fn invalidate_changes<'a>(cache: &Cache, changes: impl IntoIterator<It
         .into_iter()
         .flat_map(|change| {
             let uri = change.uri.as_ref().map(|uri| uri.as_str());
-            change.dids.iter().map(Did::as_str).chain(uri)
+            let entities =
+                (change.kind.collection() == Some(EntityProfile::NSID)).then_some(ENTITIES_TAG);
+            change
+                .dids
+                .iter()
+                .map(Did::as_str)
+                .chain(uri)
+                .chain(entities)
         })
         .map(str::to_owned)
         .collect();
@@ -135,18 +148,14 @@ pub async fn invalidate_changes<'a>(cache: &Cache, changes: impl IntoIterator<It
     cache.invalidate(Invalidation::Tags(tags)).await;
 }
 
-/// Invalidates an entity written through the REST API: its DID and the
+/// Invalidates an entity written through the REST API: its DID, the
 /// handle it now has (whose by-handle lookups may have found nothing or
-/// another entity). Lookups of a handle it had carry its DID's tag.
+/// another entity) and the entity counts ([`ENTITIES_TAG`]), in one
+/// invalidation. Lookups of a handle it had carry its DID's tag.
 pub async fn invalidate_entity(cache: &Cache, did: &Did, handle: Option<&Handle>) {
-    cache
-        .invalidate(Invalidation::Tag(did.as_str().to_owned()))
-        .await;
-    if let Some(handle) = handle {
-        cache
-            .invalidate(Invalidation::Tag(handle_tag(handle)))
-            .await;
-    }
+    let mut tags = vec![did.as_str().to_owned(), ENTITIES_TAG.to_owned()];
+    tags.extend(handle.map(handle_tag));
+    cache.invalidate(Invalidation::Tags(tags)).await;
 }
 
 /// The tag (and profile key) of a by-handle lookup.

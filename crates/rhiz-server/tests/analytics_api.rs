@@ -5,7 +5,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::events::{attestation, did, relationship, relationship_record, relationship_uri};
+use support::events::{
+    attestation, did, profile_updated, relationship, relationship_record, relationship_uri, CID,
+};
 use support::TestApp;
 
 /// A last interaction after any test run: recency 1, and recent.
@@ -228,6 +230,38 @@ async fn unknown_dids_are_404_and_entities_without_relationships_are_zero() {
         .call("GET", "/api/v1/analytics/trust-metrics/did:plc:a", None)
         .await;
     assert_eq!(reply.body["seed_source"], "fallback");
+}
+
+#[tokio::test]
+async fn network_stats_count_every_entity_at_once() {
+    let app = trust_app(&["a"]).await;
+    let stats = || async {
+        let reply = app
+            .call("GET", "/api/v1/analytics/network-stats", None)
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        (
+            reply.body["total_entities"].as_u64().unwrap(),
+            reply.body["verified_entities"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(stats().await, (3, 0));
+    // A participant's entity is the same DID; a loner's is one more.
+    for who in ["a", "loner"] {
+        let body = json!({"did": did(who), "type": "person", "name": who});
+        let reply = app.call("POST", "/api/v1/entities", Some(body)).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+    }
+    assert_eq!(stats().await, (4, 0));
+    // A profile applied through the pipeline counts as soon as it is applied.
+    app.apply(&profile_updated(&did("hermit"), "Hermit", CID))
+        .await;
+    assert_eq!(stats().await, (5, 0));
+    let reply = app
+        .call("DELETE", "/api/v1/entities/did:plc:loner", None)
+        .await;
+    assert_eq!(reply.status, 204, "{:?}", reply.body);
+    assert_eq!(stats().await, (4, 0));
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use rhiz_store::EntityPatch;
 use serde_json::{json, Value};
+use support::events::profile_updated;
 use support::{Reply, TestApp};
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -273,22 +274,11 @@ async fn an_applied_profile_is_served_at_once() {
         config.redis_prefix = format!("rhiz-cache-api-{}", uuid::Uuid::new_v4());
     })
     .await;
-    let profile = |name: &str, cid: &str| {
-        json!({
-            "event_type": "entity.profile.updated",
-            "did": ALICE,
-            "payload": {
-                "uri": format!("at://{ALICE}/net.rhiz.entity.profile/self"),
-                "cid": cid,
-                "display_name": name,
-                "entity_type": "person",
-                "created_at": "2026-01-01T00:00:00Z",
-            },
-        })
-    };
-    app.apply(&profile("Alice", support::events::CID)).await;
+    app.apply(&profile_updated(ALICE, "Alice", support::events::CID))
+        .await;
     assert_eq!(name_of(&app, ALICE).await, "Alice");
-    app.apply(&profile("Alice B.", support::events::CID2)).await;
+    app.apply(&profile_updated(ALICE, "Alice B.", support::events::CID2))
+        .await;
     assert_eq!(name_of(&app, ALICE).await, "Alice B.");
 }
 

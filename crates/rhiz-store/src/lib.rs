@@ -73,8 +73,9 @@ use rhiz_protocol::{AtUri, Did, Handle};
 
 pub use error::{Result, SourceError, StoreError};
 pub use model::{
-    AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
-    RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
+    AttestationEdge, AttestationHead, Entity, EntityCensus, EntityPatch, NewEntity,
+    RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship,
+    TrustSnapshot,
 };
 pub use url::mask_password;
 
@@ -180,6 +181,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every attestation as the in-memory graph keeps it, in no particular
     /// order: columns only.
     async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>>;
+
+    /// How many entities are stored, verified, and without any
+    /// relationship: one pass over the entities, two index probes each.
+    async fn entity_census(&self) -> Result<EntityCensus>;
 
     /// Inserts the attestation, or replaces every field of the one with the
     /// same URI.

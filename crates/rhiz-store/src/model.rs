@@ -171,6 +171,18 @@ pub struct RelationshipEdge {
     pub strength_deviation: u8,
 }
 
+/// Counts of the stored entities, for the network statistics (see
+/// [`Store::entity_census`](crate::Store::entity_census)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntityCensus {
+    /// Stored entities.
+    pub entities: u64,
+    /// Entities with `verified = true`.
+    pub verified: u64,
+    /// Entities that are no participant of any stored relationship.
+    pub without_relationships: u64,
+}
+
 /// What the in-memory graph keeps of a stored attestation: its columns,
 /// without the record (see [`Store::attestation_edges`](crate::Store::attestation_edges)).
 #[derive(Debug, Clone, PartialEq, Eq)]

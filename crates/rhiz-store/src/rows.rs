@@ -12,7 +12,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    AttestationEdge, AttestationHead, Entity, RelationshipEdge, RelationshipHead,
+    AttestationEdge, AttestationHead, Entity, EntityCensus, RelationshipEdge, RelationshipHead,
     StoredAttestation, StoredRelationship, TrustSnapshot,
 };
 
@@ -152,6 +152,19 @@ pub(crate) fn relationship_edge(row: &impl Columns) -> Result<RelationshipEdge> 
         last_interaction_at: row.timestamp("last_interaction_at")?,
         signed,
         strength_deviation,
+    })
+}
+
+/// Decodes the row of [`sql::ENTITY_CENSUS`](crate::sql::ENTITY_CENSUS).
+pub(crate) fn entity_census(row: &impl Columns) -> Result<EntityCensus> {
+    let count = |column| {
+        let n = row.int(column)?;
+        u64::try_from(n).map_err(|_| corrupt(column, format!("negative count {n}")))
+    };
+    Ok(EntityCensus {
+        entities: count("entities")?,
+        verified: count("verified")?,
+        without_relationships: count("without_relationships")?,
     })
 }
 

@@ -163,6 +163,15 @@ pub(crate) const RELATIONSHIP_EDGES_IN_ROWIDS: &str =
 /// The largest SQLite rowid of relationships (NULL when the table is empty).
 pub(crate) const MAX_RELATIONSHIP_ROWID: &str = "SELECT max(rowid) AS max_rowid FROM relationships";
 
+/// The counts of [`EntityCensus`](crate::EntityCensus). `verified` is an
+/// integer in SQLite and a boolean in PostgreSQL: `CASE WHEN` reads both.
+pub(crate) const ENTITY_CENSUS: &str = "SELECT COUNT(*) AS entities, \
+     COALESCE(SUM(CASE WHEN e.verified THEN 1 ELSE 0 END), 0) AS verified, \
+     COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM relationships r WHERE r.participant0 = e.did) \
+       AND NOT EXISTS (SELECT 1 FROM relationships r WHERE r.participant1 = e.did) \
+       THEN 1 ELSE 0 END), 0) AS without_relationships \
+     FROM entities e";
+
 /// Every attestation as the graph keeps it, in storage order.
 pub(crate) const ATTESTATION_EDGES: &str = "SELECT uri, attester, target_uri, \
      attestation_type, confidence, created_at FROM attestations";

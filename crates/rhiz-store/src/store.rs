@@ -19,8 +19,9 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::error::{DbErrorClass, Result, SqlxResultExt, StoreError};
 use crate::model::{
-    handle_key, AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
-    RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship, TrustSnapshot,
+    handle_key, AttestationEdge, AttestationHead, Entity, EntityCensus, EntityPatch, NewEntity,
+    RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship,
+    TrustSnapshot,
 };
 use crate::rows::{self, Columns};
 use crate::{sql, Backend, Store};
@@ -477,6 +478,13 @@ where
             rows::attestation_edge,
         )
         .await
+    }
+
+    async fn entity_census(&self) -> Result<EntityCensus> {
+        let rows = self
+            .fetch_every("entity_census", sql::ENTITY_CENSUS, rows::entity_census)
+            .await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
     }
 
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {

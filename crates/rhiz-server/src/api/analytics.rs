@@ -7,13 +7,14 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use rhiz_protocol::Did;
+use rhiz_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::metrics::{cached_lookup, Figures, Served};
 use super::rfc3339;
 use super::scale::to_fraction;
-use crate::answer_cache::{graph_stamp, NETWORK};
+use crate::answer_cache::{graph_stamp, ENTITIES_TAG, NETWORK};
 use crate::AppState;
 
 /// The analytics routes, relative to `/api/v1`.
@@ -154,50 +155,53 @@ struct NetworkStatsResponse {
     last_calculated: String,
 }
 
-/// `GET /analytics/network-stats`. `total_relationships` is the graph's
-/// count now; the per-DID figures come from the latest trust table: DIDs
-/// with relationships, and their mean trust score. Cached (class `network`)
-/// under the graph stamp, so any change to the graph or a new table is a
-/// new key.
-///
-/// Entities without any relationship are not counted, and
-/// `verified_entities` is 0: the store offers no entity count, and nothing
-/// sets an entity's `verified` flag yet.
+/// `GET /analytics/network-stats`. `total_entities` is every DID known:
+/// the graph's participants plus the stored entities that take part in no
+/// relationship; `total_relationships` the graph's count now;
+/// `verified_entities` the stored entities marked verified;
+/// `avg_trust_score` the mean over the DIDs with relationships in the
+/// latest trust table. Cached (class `network`) under the graph stamp, so
+/// any change to the graph or a new table is a new key, and tagged
+/// [`ENTITIES_TAG`], which every entity change invalidates.
 async fn network_stats(
     State(state): State<AppState>,
 ) -> Result<Json<NetworkStatsResponse>, ApiError> {
     let stamp = graph_stamp(&state);
     let owned = state.clone();
-    let compute =
-        move || async move { Ok::<_, std::convert::Infallible>(compute_network_stats(&owned)) };
+    let compute = move || async move { compute_network_stats(&owned).await };
     Ok(Json(
         state
             .cache
-            .get_or_compute(NETWORK, &stamp, &[], compute)
+            .get_or_compute(NETWORK, &stamp, &[ENTITIES_TAG], compute)
             .await?,
     ))
 }
 
-fn compute_network_stats(state: &AppState) -> NetworkStatsResponse {
-    let total_relationships = state.graph.read().relationship_count();
+async fn compute_network_stats(state: &AppState) -> Result<NetworkStatsResponse, StoreError> {
+    let (participants, total_relationships) = {
+        let graph = state.graph.read();
+        (graph.participant_count(), graph.relationship_count())
+    };
+    let census = state.store.entity_census().await?;
     let table = state.trust.current();
-    let (participants, score_sum) = table
+    let (scored, score_sum) = table
         .iter()
         .filter(|(_, m)| m.relationship_count > 0)
         .fold((0usize, 0u64), |(n, sum), (_, m)| {
             (n + 1, sum + u64::from(m.trust_score))
         });
-    let avg_trust_score = match participants {
+    let avg_trust_score = match scored {
         0 => 0.0,
         n => score_sum as f64 / n as f64 / 100.0,
     };
-    NetworkStatsResponse {
-        total_entities: participants,
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(NetworkStatsResponse {
+        total_entities: participants.saturating_add(count(census.without_relationships)),
         total_relationships,
         avg_trust_score,
-        verified_entities: 0,
+        verified_entities: count(census.verified),
         last_calculated: rfc3339(table.computed_at()),
-    }
+    })
 }
 
 #[cfg(test)]

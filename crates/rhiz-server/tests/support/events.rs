@@ -46,6 +46,22 @@ pub fn attestation_uri(attester: &str, n: u64) -> String {
     )
 }
 
+/// An `entity.profile.updated` body: the profile of the DID `author` (in
+/// full), version `cid`.
+pub fn profile_updated(author: &str, display_name: &str, cid: &str) -> Value {
+    json!({
+        "event_type": "entity.profile.updated",
+        "did": author,
+        "payload": {
+            "uri": format!("at://{author}/net.rhiz.entity.profile/self"),
+            "cid": cid,
+            "display_name": display_name,
+            "entity_type": "person",
+            "created_at": "2026-01-01T00:00:00Z",
+        },
+    })
+}
+
 /// A `relationship.created` body: `author` and `other`, relationship `n`.
 pub fn relationship(author: &str, other: &str, n: u64, strength: u8) -> Value {
     relationship_event("relationship.created", author, other, n, strength, CID)

@@ -27,8 +27,8 @@ use self::readers::Readers;
 use self::writer::Writer;
 use crate::error::{Result, StoreError};
 use crate::model::{
-    explain_create_conflict, handle_key, AttestationEdge, AttestationHead, Entity, EntityPatch,
-    NewEntity, RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation,
+    explain_create_conflict, handle_key, AttestationEdge, AttestationHead, Entity, EntityCensus,
+    EntityPatch, NewEntity, RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation,
     StoredRelationship, TrustSnapshot,
 };
 use crate::rows::Columns;
@@ -326,6 +326,15 @@ impl Store for SqliteStore {
             |row| rows::attestation_edge(row),
         )
         .await
+    }
+
+    async fn entity_census(&self) -> Result<EntityCensus> {
+        let rows = self
+            .read_all("entity_census", sql::ENTITY_CENSUS, Vec::new(), |row| {
+                rows::entity_census(row)
+            })
+            .await?;
+        Ok(rows.into_iter().next().unwrap_or_default())
     }
 
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {

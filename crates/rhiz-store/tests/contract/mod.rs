@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rhiz_protocol::{AtUri, Cid, Did, Handle};
 use rhiz_store::{
-    AttestationEdge, AttestationHead, Entity, EntityPatch, NewEntity, RelationshipEdge,
-    RelationshipHead, Store, StoreError, StoreWrite, StoredAttestation, StoredRelationship,
-    TrustSnapshot,
+    AttestationEdge, AttestationHead, Entity, EntityCensus, EntityPatch, NewEntity,
+    RelationshipEdge, RelationshipHead, Store, StoreError, StoreWrite, StoredAttestation,
+    StoredRelationship, TrustSnapshot,
 };
 use serde_json::json;
 
@@ -38,6 +38,7 @@ macro_rules! contract_suite {
             write_batch_applies_in_order_and_reports_changes,
             batched_reads_answer_in_order,
             edges_are_the_graph_columns,
+            entity_census_counts_entities_without_relationships,
             delete_relationship_keeps_attestations,
             attestations_newest_first_ties_by_uri_desc,
             upsert_attestation_replaces_and_delete_reports,
@@ -757,6 +758,38 @@ pub(crate) async fn batched_reads_answer_in_order(store: Arc<dyn Store>, _url: S
         .await
         .unwrap();
     assert_eq!(found, [None, Some(alice)]);
+}
+
+pub(crate) async fn entity_census_counts_entities_without_relationships(
+    store: Arc<dyn Store>,
+    _url: String,
+) {
+    assert_eq!(
+        store.entity_census().await.unwrap(),
+        EntityCensus::default()
+    );
+    for name in ["alice", "bob", "carol", "dave"] {
+        create(&*store, name, None).await;
+    }
+    // alice authors one, bob is the other participant; erin has no entity.
+    let alice_bob = relationship("alice", "rel1", "bob");
+    let erin_carol = relationship("erin", "rel2", "carol");
+    for rel in [&alice_bob, &erin_carol] {
+        store.upsert_relationship(rel).await.unwrap();
+    }
+    let census = store.entity_census().await.unwrap();
+    assert_eq!(
+        census,
+        EntityCensus {
+            entities: 4,
+            verified: 0,
+            without_relationships: 1,
+        }
+    );
+    store.delete_relationship(&erin_carol.uri).await.unwrap();
+    store.delete_entity(&did("dave")).await.unwrap();
+    let census = store.entity_census().await.unwrap();
+    assert_eq!((census.entities, census.without_relationships), (3, 1));
 }
 
 pub(crate) async fn edges_are_the_graph_columns(store: Arc<dyn Store>, _url: String) {
