@@ -185,6 +185,91 @@ impl Cache {
             .collect())
     }
 
+    /// The values of several keys of one class, each tagged with its own
+    /// key (a class of one value per entity, say per DID): L1 first, then
+    /// one `MGET`, then one call of `compute` with the keys neither tier
+    /// answered, in the order given, which returns their values in that
+    /// order.
+    ///
+    /// The computed values are stored as [`get_or_compute`](Self::get_or_compute)
+    /// stores its value: stamped with the time the computation started, and
+    /// kept out of the cache if something concerning a key was invalidated
+    /// meanwhile (they are still returned). Unlike `get_or_compute`, there is
+    /// no single flight, soft timeout or stale-on-error: meant for cheap
+    /// batched reads (one store query for a page of profiles).
+    ///
+    /// # Errors
+    ///
+    /// [`CacheError::UnknownClass`], and [`CacheError::Compute`] when
+    /// `compute` fails or returns a different number of values than keys.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), rhiz_cache::CacheError> {
+    /// use rhiz_cache::{Cache, KeyClass};
+    ///
+    /// let cache = Cache::builder().class(KeyClass::new("name", None)).build()?;
+    /// let upper = |keys: Vec<String>| async move {
+    ///     Ok::<_, std::io::Error>(keys.iter().map(|k| k.to_uppercase()).collect())
+    /// };
+    /// let names: Vec<String> = cache.get_or_compute_many("name", &["ada", "bob"], upper).await?;
+    /// assert_eq!(names, ["ADA", "BOB"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_or_compute_many<T, E, F, Fut>(
+        &self,
+        class: &str,
+        keys: &[&str],
+        compute: F,
+    ) -> Result<Vec<T>, CacheError>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, E>>,
+    {
+        let slot = self.slot(class)?;
+        let full: Vec<String> = keys.iter().map(|k| full_key(class, k)).collect();
+        let found = full.iter().map(|k| self.inner.lookup_l1(slot, k)).collect();
+        let found = self.inner.lookup_l2(slot, &full, found).await;
+        let mut values: Vec<Option<T>> = found
+            .into_iter()
+            .map(|f| match f {
+                Found::Fresh(entry) => decode_value(&entry.payload),
+                Found::Stale(_) | Found::Miss => None,
+            })
+            .collect();
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(values.into_iter().flatten().collect());
+        }
+        bump(&slot.counters.computations);
+        let started = now_micros();
+        let asked = missing.iter().map(|&i| keys[i].to_owned()).collect();
+        let computed = compute(asked).await.map_err(|e| {
+            CacheError::Compute(Arc::from(e.into() as Box<dyn StdError + Send + Sync>))
+        })?;
+        if computed.len() != missing.len() {
+            return Err(CacheError::Compute(Arc::from(Box::<
+                dyn StdError + Send + Sync,
+            >::from(format!(
+                "asked for {} values, computed {}",
+                missing.len(),
+                computed.len()
+            )))));
+        }
+        let mut stores = Vec::with_capacity(missing.len());
+        for (&i, value) in missing.iter().zip(computed) {
+            let entry = Inner::entry(slot, started, &[keys[i]], encode_value(&value)?);
+            if self.inner.still_valid(started, &entry.tags) {
+                stores.push(self.inner.store(slot, &full[i], Arc::new(entry)));
+            }
+            values[i] = Some(value);
+        }
+        futures_util::future::join_all(stores).await;
+        Ok(values.into_iter().flatten().collect())
+    }
+
     /// Stores `value` under `key` in the tiers of `class`, carrying `tags`.
     ///
     /// An unreachable L2 is not an error: the value is then held by L1
@@ -847,5 +932,86 @@ mod tests {
             );
             assert_eq!(cache.stats().classes["c"].computations, 2, "{what:?}");
         }
+    }
+
+    /// Doubles each key's number, recording which keys it was asked for.
+    fn doubling(
+        asked: &Arc<Mutex<Vec<String>>>,
+    ) -> impl FnOnce(Vec<String>) -> std::future::Ready<Result<Vec<u32>, std::io::Error>> + '_ {
+        move |keys: Vec<String>| {
+            asked.lock().unwrap().extend(keys.iter().cloned());
+            std::future::ready(Ok(keys
+                .iter()
+                .map(|k| 2 * k.parse::<u32>().unwrap())
+                .collect()))
+        }
+    }
+
+    #[tokio::test]
+    async fn many_computes_only_what_no_tier_holds_in_order() {
+        let cache = Cache::builder()
+            .class(KeyClass::new("c", None))
+            .build()
+            .unwrap();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let first = cache
+            .get_or_compute_many("c", &["1", "2"], doubling(&asked))
+            .await
+            .unwrap();
+        assert_eq!(first, [2, 4]);
+        let second = cache
+            .get_or_compute_many("c", &["3", "2", "1", "4"], doubling(&asked))
+            .await
+            .unwrap();
+        assert_eq!(second, [6, 4, 2, 8]);
+        assert_eq!(*asked.lock().unwrap(), ["1", "2", "3", "4"]);
+        // Each value carries its key as its tag.
+        cache.invalidate(Invalidation::Tag("2".into())).await;
+        let third = cache
+            .get_or_compute_many("c", &["1", "2"], doubling(&asked))
+            .await
+            .unwrap();
+        assert_eq!(third, [2, 4]);
+        assert_eq!(asked.lock().unwrap().last().map(String::as_str), Some("2"));
+        assert_eq!(asked.lock().unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn many_keeps_out_what_was_invalidated_while_computing() {
+        let cache = Cache::builder()
+            .class(KeyClass::new("c", None))
+            .build()
+            .unwrap();
+        let invalidating = cache.clone();
+        let values = cache
+            .get_or_compute_many("c", &["a", "b"], |keys| async move {
+                invalidating.invalidate(Invalidation::Tag("a".into())).await;
+                Ok::<_, std::io::Error>(keys)
+            })
+            .await
+            .unwrap();
+        assert_eq!(values, ["a", "b"]);
+        assert_eq!(cache.get::<String>("c", "a").await.unwrap(), None);
+        assert_eq!(
+            cache.get::<String>("c", "b").await.unwrap().as_deref(),
+            Some("b")
+        );
+    }
+
+    #[tokio::test]
+    async fn many_reports_a_computation_that_miscounts() {
+        let cache = Cache::builder()
+            .class(KeyClass::new("c", None))
+            .build()
+            .unwrap();
+        let short = |_keys: Vec<String>| async { Ok::<_, std::io::Error>(vec![1u32]) };
+        let error = cache
+            .get_or_compute_many("c", &["a", "b"], short)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("asked for 2 values, computed 1"),
+            "{error}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::Request;
 use rhiz_store::EntityPatch;
 use serde_json::{json, Value};
-use support::events::profile_updated;
+use support::events::{profile_updated, relationship};
 use support::{Reply, TestApp};
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -274,11 +274,27 @@ async fn an_applied_profile_is_served_at_once() {
         config.redis_prefix = format!("rhiz-cache-api-{}", uuid::Uuid::new_v4());
     })
     .await;
+    app.apply(&relationship("bob", "alice", 1, 80)).await;
+    // Bob's neighbours page reads Alice's profile through the same class.
+    let neighbour_name = || async {
+        let reply = app
+            .call(
+                "GET",
+                "/xrpc/net.rhiz.graph.getNeighbors?did=did:plc:bob",
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body["neighbors"][0]["entity"]["displayName"].clone()
+    };
+    assert_eq!(neighbour_name().await, ALICE);
     app.apply(&profile_updated(ALICE, "Alice", support::events::CID))
         .await;
     assert_eq!(name_of(&app, ALICE).await, "Alice");
+    assert_eq!(neighbour_name().await, "Alice");
     app.apply(&profile_updated(ALICE, "Alice B.", support::events::CID2))
         .await;
+    assert_eq!(neighbour_name().await, "Alice B.");
     assert_eq!(name_of(&app, ALICE).await, "Alice B.");
 }
 

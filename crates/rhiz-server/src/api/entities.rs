@@ -39,27 +39,29 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// The REST entity object (§2.1). Absent optional fields are `null`.
+/// The REST entity object (§2.1). Absent optional fields are `null`. It
+/// is also the value of the answer cache's `profile` class, from which the
+/// XRPC entity views are built ([`super::profiles`]).
 #[derive(Debug, Serialize, Deserialize)]
-struct EntityView {
-    did: String,
+pub(super) struct EntityObject {
+    pub(super) did: String,
     id: String,
     #[serde(rename = "type")]
-    entity_type: String,
-    name: String,
-    bio: Option<String>,
-    avatar_url: Option<String>,
-    handle: Option<String>,
+    pub(super) entity_type: String,
+    pub(super) name: String,
+    pub(super) bio: Option<String>,
+    pub(super) avatar_url: Option<String>,
+    pub(super) handle: Option<String>,
     profile_uri: Option<String>,
     profile_cid: Option<String>,
-    verified: bool,
-    created_at: String,
-    updated_at: String,
+    pub(super) verified: bool,
+    pub(super) created_at: String,
+    pub(super) updated_at: String,
 }
 
-impl From<Entity> for EntityView {
+impl From<Entity> for EntityObject {
     fn from(entity: Entity) -> Self {
-        EntityView {
+        EntityObject {
             id: entity.did.to_string(),
             did: entity.did.into_string(),
             entity_type: entity.entity_type,
@@ -236,7 +238,7 @@ async fn create_entity(
         Ok(entity) => {
             answer_cache::invalidate_entity(&state.cache, &entity.did, entity.handle.as_ref())
                 .await;
-            Ok((StatusCode::CREATED, Json(EntityView::from(entity))))
+            Ok((StatusCode::CREATED, Json(EntityObject::from(entity))))
         }
         Err(StoreError::Conflict { field: "did", .. }) => Err(ApiError::bad_request(format!(
             "entity {} already exists",
@@ -251,11 +253,11 @@ async fn create_entity(
 
 /// The entity of `did` as served, from the cache (class `profile`, tagged
 /// with the DID).
-async fn entity_view(state: &AppState, did: &Did) -> Result<Option<EntityView>, ApiError> {
+async fn entity_view(state: &AppState, did: &Did) -> Result<Option<EntityObject>, ApiError> {
     let store = Arc::clone(&state.store);
     let owned = did.clone();
     let compute = move || async move {
-        Ok::<_, StoreError>(store.get_entity(&owned).await?.map(EntityView::from))
+        Ok::<_, StoreError>(store.get_entity(&owned).await?.map(EntityObject::from))
     };
     Ok(state
         .cache
@@ -266,7 +268,7 @@ async fn entity_view(state: &AppState, did: &Did) -> Result<Option<EntityView>, 
 async fn get_entity(
     State(state): State<AppState>,
     Path(did): Path<String>,
-) -> Result<Json<EntityView>, ApiError> {
+) -> Result<Json<EntityObject>, ApiError> {
     let not_found = || ApiError::not_found(format!("entity {did} not found"));
     let parsed: Did = did.parse().map_err(|_| not_found())?;
     entity_view(&state, &parsed)
@@ -282,7 +284,7 @@ async fn get_entity(
 async fn entity_by_stored_handle(
     state: &AppState,
     handle: &Handle,
-) -> Result<Option<EntityView>, ApiError> {
+) -> Result<Option<EntityObject>, ApiError> {
     let key = handle_tag(handle);
     let store = Arc::clone(&state.store);
     let owned = handle.clone();
@@ -303,14 +305,14 @@ async fn entity_by_stored_handle(
             .store
             .get_entity_by_handle(handle)
             .await?
-            .map(EntityView::from)),
+            .map(EntityObject::from)),
     }
 }
 
 async fn get_entity_by_handle(
     State(state): State<AppState>,
     Path(handle): Path<String>,
-) -> Result<Json<EntityView>, ApiError> {
+) -> Result<Json<EntityObject>, ApiError> {
     let not_found = || ApiError::not_found(format!("no entity with handle {handle}"));
     let parsed: Handle = handle.parse().map_err(|_| not_found())?;
     if let Some(entity) = entity_by_stored_handle(&state, &parsed).await? {
@@ -360,7 +362,7 @@ async fn update_entity(
     State(state): State<AppState>,
     Path(did): Path<String>,
     JsonBody(body): JsonBody<PatchEntityBody>,
-) -> Result<Json<EntityView>, ApiError> {
+) -> Result<Json<EntityObject>, ApiError> {
     let did = parse_path_did(&did)?;
     let patch = body.validate()?;
     match state.store.update_entity(&did, &patch, Utc::now()).await {

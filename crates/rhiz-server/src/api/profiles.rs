@@ -1,32 +1,57 @@
 //! The entity objects of XRPC outputs: `net.rhiz.entity.defs#entityView`
 //! and the attester object of `listAttestations` (CONTRACT.md §3.2, §3.5,
-//! §7 #12), built from the stored entities.
+//! §7 #12), built from the entities of the answer cache's `profile` class
+//! (the REST entity objects), read for a whole page at once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rhiz_cache::CacheError;
 use rhiz_protocol::Did;
-use rhiz_store::{Entity, Store, StoreError};
 use serde::Serialize;
 
+use super::entities::EntityObject;
 use super::rfc3339;
+use crate::answer_cache::PROFILE;
+use crate::AppState;
 
 /// The handle of a DID whose handle is unknown (AT Protocol convention).
 const INVALID_HANDLE: &str = "handle.invalid";
 /// `entityView.displayName` is at most this many UTF-8 bytes.
 const MAX_DISPLAY_NAME_BYTES: usize = 200;
 
-/// The stored entities of some DIDs, looked up once each.
+/// The entities of some DIDs, looked up once each.
 #[derive(Debug, Default)]
-pub(super) struct Profiles(HashMap<Did, Entity>);
+pub(super) struct Profiles(HashMap<Did, EntityObject>);
 
 impl Profiles {
-    /// Looks up every distinct DID of `dids`.
-    pub(super) async fn load(store: &dyn Store, mut dids: Vec<Did>) -> Result<Self, StoreError> {
+    /// Looks up every distinct DID of `dids` in the `profile` class: the
+    /// ones it does not hold are read from the store in one query, and
+    /// cached for the next page.
+    pub(super) async fn load(state: &AppState, mut dids: Vec<Did>) -> Result<Self, CacheError> {
         dids.sort_unstable();
         dids.dedup();
-        let entities = store.get_entities(&dids).await?;
-        let found: HashMap<Did, Entity> = dids
+        let keys: Vec<&str> = dids.iter().map(Did::as_str).collect();
+        let store = Arc::clone(&state.store);
+        let read = |asked: Vec<String>| async move {
+            let asked = asked
+                .iter()
+                .map(|key| key.parse::<Did>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let found = store.get_entities(&asked).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                found
+                    .into_iter()
+                    .map(|entity| entity.map(EntityObject::from))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let entities: Vec<Option<EntityObject>> = state
+            .cache
+            .get_or_compute_many(PROFILE, &keys, read)
+            .await?;
+        let found = dids
             .into_iter()
             .zip(entities)
             .filter_map(|(did, entity)| Some((did, entity?)))
@@ -47,8 +72,8 @@ impl Profiles {
                 bio: entity.bio.clone(),
                 avatar_url: entity.avatar_url.clone(),
                 verified: entity.verified,
-                created_at: rfc3339(entity.created_at),
-                updated_at: Some(rfc3339(entity.updated_at)),
+                created_at: entity.created_at.clone(),
+                updated_at: Some(entity.updated_at.clone()),
             },
             None => EntityView {
                 did: did.to_string(),
@@ -77,7 +102,7 @@ impl Profiles {
                     display_name: truncate(&entity.name, MAX_DISPLAY_NAME_BYTES),
                     entity_type: entity.entity_type.clone(),
                     verified: entity.verified,
-                    created_at: rfc3339(entity.created_at),
+                    created_at: entity.created_at.clone(),
                 }),
             },
             None => Attester {
@@ -89,11 +114,11 @@ impl Profiles {
     }
 }
 
-fn handle_of(entity: &Entity) -> String {
+fn handle_of(entity: &EntityObject) -> String {
     entity
         .handle
-        .as_ref()
-        .map_or_else(|| INVALID_HANDLE.to_owned(), ToString::to_string)
+        .clone()
+        .unwrap_or_else(|| INVALID_HANDLE.to_owned())
 }
 
 /// `text` cut to at most `max` UTF-8 bytes, on a character boundary.

@@ -210,7 +210,7 @@ pub(super) async fn list_attestations(
     let next = more.then(|| items.last().map(Cursor::after)).flatten();
 
     let attesters = items.iter().map(|a| a.attester.clone()).collect();
-    let profiles = Profiles::load(state.store.as_ref(), attesters).await?;
+    let profiles = Profiles::load(&state, attesters).await?;
     let trust = state.trust.current();
     let attestations = items
         .into_iter()

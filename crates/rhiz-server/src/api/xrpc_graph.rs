@@ -161,7 +161,7 @@ pub(super) async fn get_neighbors(
         .neighbors(&did, &query)
         .map_err(|error| XrpcError::invalid_request(error.to_string()))?;
     let dids = page.neighbors.iter().map(|n| n.did.clone()).collect();
-    let profiles = Profiles::load(state.store.as_ref(), dids).await?;
+    let profiles = Profiles::load(&state, dids).await?;
     Ok(Json(NeighborsList {
         neighbors: page
             .neighbors
