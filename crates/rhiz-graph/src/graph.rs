@@ -222,11 +222,6 @@ impl Graph {
         self.live_relationships
     }
 
-    /// How many DIDs have at least one live relationship.
-    pub fn participant_count(&self) -> usize {
-        self.connected_dids
-    }
-
     /// How many attestations the graph holds, counting or not.
     pub fn attestation_count(&self) -> usize {
         self.attestations.len()

@@ -246,6 +246,23 @@ async fn network_stats_count_every_entity_at_once() {
         )
     };
     assert_eq!(stats().await, (3, 0));
+    let reply = app
+        .call("GET", "/api/v1/analytics/network-stats", None)
+        .await;
+    // a–b twice (80, 80), a–c (60) attested by x: the graph's own figures.
+    let body = &reply.body;
+    assert_eq!(body["total_attestations"], 1);
+    assert_eq!(body["counting_attestations"], 1);
+    assert_eq!(body["connected_components"], 1);
+    assert_eq!(body["largest_component"], 3);
+    assert_eq!(
+        body["degree_distribution"],
+        json!([{"min": 1, "max": 1, "count": 1}, {"min": 2, "max": 3, "count": 2}])
+    );
+    assert_eq!(
+        body["strength_histogram"],
+        json!([0, 0, 0, 0, 0, 0, 1, 0, 2, 0])
+    );
     // A participant's entity is the same DID; a loner's is one more.
     for who in ["a", "loner"] {
         let body = json!({"did": did(who), "type": "person", "name": who});

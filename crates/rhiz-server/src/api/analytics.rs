@@ -145,7 +145,8 @@ async fn trust_health(
     }))
 }
 
-/// The TS `NetworkStatsResponse` (§2.11), plus `last_calculated`.
+/// The TS `NetworkStatsResponse` (§2.11), plus `last_calculated` and the
+/// graph's own figures (extra keys, which the SDKs ignore).
 #[derive(Debug, Serialize, Deserialize)]
 struct NetworkStatsResponse {
     total_entities: usize,
@@ -153,12 +154,33 @@ struct NetworkStatsResponse {
     avg_trust_score: f64,
     verified_entities: usize,
     last_calculated: String,
+    /// Attestations held, whether they count for conviction or not.
+    total_attestations: usize,
+    /// Attestations that count (live target, attester not a participant).
+    counting_attestations: usize,
+    /// Connected components among the DIDs with relationships.
+    connected_components: usize,
+    /// DIDs in the largest component.
+    largest_component: usize,
+    /// DIDs by degree, in power-of-two buckets.
+    degree_distribution: Vec<DegreeCount>,
+    /// Relationships by strength: `0–9`, `10–19`, …, `90–100`.
+    strength_histogram: [usize; 10],
+}
+
+/// DIDs whose number of relationships is within `min..=max`.
+#[derive(Debug, Serialize, Deserialize)]
+struct DegreeCount {
+    min: usize,
+    max: usize,
+    count: usize,
 }
 
 /// `GET /analytics/network-stats`. `total_entities` is every DID known:
 /// the graph's participants plus the stored entities that take part in no
-/// relationship; `total_relationships` the graph's count now;
-/// `verified_entities` the stored entities marked verified;
+/// relationship; `total_relationships` and the graph's figures (counts,
+/// degree distribution, strength histogram, components) are the graph's
+/// now; `verified_entities` the stored entities marked verified;
 /// `avg_trust_score` the mean over the DIDs with relationships in the
 /// latest trust table. Cached (class `network`) under the graph stamp, so
 /// any change to the graph or a new table is a new key, and tagged
@@ -178,10 +200,7 @@ async fn network_stats(
 }
 
 async fn compute_network_stats(state: &AppState) -> Result<NetworkStatsResponse, StoreError> {
-    let (participants, total_relationships) = {
-        let graph = state.graph.read();
-        (graph.participant_count(), graph.relationship_count())
-    };
+    let graph = state.graph.read().network_stats();
     let census = state.store.entity_census().await?;
     let table = state.trust.current();
     let (scored, score_sum) = table
@@ -196,11 +215,27 @@ async fn compute_network_stats(state: &AppState) -> Result<NetworkStatsResponse,
     };
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(NetworkStatsResponse {
-        total_entities: participants.saturating_add(count(census.without_relationships)),
-        total_relationships,
+        total_entities: graph
+            .entity_count
+            .saturating_add(count(census.without_relationships)),
+        total_relationships: graph.relationship_count,
         avg_trust_score,
         verified_entities: count(census.verified),
         last_calculated: rfc3339(table.computed_at()),
+        total_attestations: graph.attestation_count,
+        counting_attestations: graph.counting_attestation_count,
+        connected_components: graph.component_count,
+        largest_component: graph.largest_component,
+        degree_distribution: graph
+            .degree_histogram
+            .iter()
+            .map(|b| DegreeCount {
+                min: b.min,
+                max: b.max,
+                count: b.count,
+            })
+            .collect(),
+        strength_histogram: graph.strength_histogram,
     })
 }
 
