@@ -3,9 +3,16 @@ use async_trait::async_trait;
 /// Why applying an event failed, which decides what happens next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandlerError {
-    /// Worth retrying (a database was unavailable): the event is tried again
+    /// Worth retrying (a failure that may pass): the event is tried again
     /// after a backoff, up to the configured attempts, then dead-lettered.
     Transient(String),
+    /// A dependency the handler needs is down (the database cannot be
+    /// reached): the event waits and is tried again after a backoff (growing
+    /// to `backoff_max`) for as long as the outage lasts. It is never
+    /// dead-lettered for this, so an outage delays events and loses none;
+    /// the attempts still count, so a [`Transient`](Self::Transient)
+    /// failure after them dead-letters the event at once.
+    Unavailable(String),
     /// Retrying cannot help (a rule is broken): the event goes to the
     /// dead-letter queue at once.
     Permanent(String),
@@ -15,7 +22,9 @@ impl HandlerError {
     /// The error message.
     pub fn message(&self) -> &str {
         match self {
-            HandlerError::Transient(m) | HandlerError::Permanent(m) => m,
+            HandlerError::Transient(m)
+            | HandlerError::Unavailable(m)
+            | HandlerError::Permanent(m) => m,
         }
     }
 }
@@ -24,6 +33,7 @@ impl std::fmt::Display for HandlerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HandlerError::Transient(m) => write!(f, "transient: {m}"),
+            HandlerError::Unavailable(m) => write!(f, "unavailable: {m}"),
             HandlerError::Permanent(m) => write!(f, "permanent: {m}"),
         }
     }

@@ -602,8 +602,11 @@ impl<P: Send + Sync + 'static> Shared<P> {
         };
         self.metrics.count(lane, &entry.counters, Count::Failed);
         entry.failures += 1;
-        let retry = matches!(error, HandlerError::Transient(_))
-            && entry.failures < self.config.max_attempts;
+        let retry = match error {
+            HandlerError::Unavailable(_) => true,
+            HandlerError::Transient(_) => entry.failures < self.config.max_attempts,
+            HandlerError::Permanent(_) => false,
+        };
         if retry {
             let ceiling = self.config.backoff_ceiling(entry.failures);
             let delay = ceiling.mul_f64(

@@ -130,6 +130,52 @@ async fn backpressure_flag_follows_refusals_and_lane_capacity() {
 }
 
 #[tokio::test]
+async fn an_outage_is_waited_out_past_max_attempts_and_never_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let config = PipelineConfig {
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(40),
+        ..test_config()
+    };
+    let pipeline = start(open_log(dir.path()).await, recorder.clone(), config).await;
+    let mut waiting = Job::new("waiting", "at://did:plc:x/rel/1");
+    waiting.outage_failures = 8;
+    let behind = Job::new("behind", "at://did:plc:x/rel/1");
+    pipeline
+        .submit_batch(vec![
+            waiting.submission(Lane::Normal),
+            behind.submission(Lane::Normal),
+        ])
+        .await
+        .unwrap();
+    wait_idle(&pipeline, Duration::from_secs(10)).await;
+
+    let applied = recorder.applied.lock().unwrap().clone();
+    assert_eq!((applied["waiting"], applied["behind"]), (1, 1));
+    let attempts = recorder.attempts.lock().unwrap().clone();
+    let ids: Vec<&str> = attempts.iter().map(|a| a.1.as_str()).collect();
+    assert_eq!(ids.iter().filter(|id| **id == "waiting").count(), 9);
+    assert_eq!(
+        ids.last(),
+        Some(&"behind"),
+        "same key waits behind the outage"
+    );
+    let dead = pipeline
+        .log()
+        .dead_letters(DeadLetterFilter::all(), 0, 10)
+        .await
+        .unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+    let m = pipeline.metrics();
+    assert_eq!(
+        (m.total.failed, m.total.retried, m.total.dead_lettered),
+        (8, 8, 0)
+    );
+    pipeline.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn poison_event_backs_off_lands_in_dead_letters_and_replays_once_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let recorder = Arc::new(Recorder::default());

@@ -20,6 +20,8 @@ pub struct Job {
     pub key: String,
     /// Transient failures before the first success.
     pub transient_failures: u32,
+    /// Failures of an unavailable dependency before anything else.
+    pub outage_failures: u32,
     /// Fails permanently on its first attempt.
     pub permanent: bool,
     /// Time the handler takes.
@@ -32,6 +34,7 @@ impl Job {
             id: id.into(),
             key: key.into(),
             transient_failures: 0,
+            outage_failures: 0,
             permanent: false,
             work_ms: 0,
         }
@@ -80,6 +83,12 @@ impl Handler<Job> for Recorder {
         }
         self.active.lock().unwrap().remove(&job.key);
         let fixed = self.fixed.load(Ordering::SeqCst);
+        if earlier < job.outage_failures {
+            return Err(HandlerError::Unavailable(format!(
+                "{} found the database down",
+                job.id
+            )));
+        }
         if job.permanent && !fixed {
             return Err(HandlerError::Permanent(format!("{} breaks a rule", job.id)));
         }

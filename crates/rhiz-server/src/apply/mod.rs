@@ -16,8 +16,9 @@
 //! Failures are classified for the pipeline: a broken rule
 //! ([PROTOCOL.md], "Rules rhiz enforces when indexing") is
 //! [`HandlerError::Permanent`] and goes to the dead letters at once with the
-//! reason; an unavailable database is [`HandlerError::Transient`] and is
-//! retried.
+//! reason; an unavailable database is [`HandlerError::Unavailable`]: the
+//! event waits and is retried, with a growing backoff, until the database
+//! is back, and is never dead-lettered for it.
 //!
 //! [PROTOCOL.md]: https://github.com/rhiz-protocol/rhiz
 
@@ -310,7 +311,7 @@ fn change_of(event: &Event, uri: Option<&AtUri>, mut dids: Vec<Did>) -> Change {
 
 fn store_error(error: StoreError) -> HandlerError {
     if error.is_retryable() {
-        HandlerError::Transient(error.to_string())
+        HandlerError::Unavailable(error.to_string())
     } else {
         HandlerError::Permanent(error.to_string())
     }

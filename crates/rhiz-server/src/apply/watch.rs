@@ -41,12 +41,12 @@ impl Watchers {
     }
 
     /// Tells the watchers of `event_id` how it ended, unless it will be
-    /// retried (a transient failure settles nothing).
+    /// retried (a transient failure or an outage settles nothing).
     pub(super) fn settle(&self, event_id: &str, result: &Result<Applied, HandlerError>) {
         let outcome = match result {
             Ok(applied) => ApplyOutcome::Applied(*applied),
             Err(HandlerError::Permanent(reason)) => ApplyOutcome::Rejected(reason.clone()),
-            Err(HandlerError::Transient(_)) => return,
+            Err(HandlerError::Transient(_) | HandlerError::Unavailable(_)) => return,
         };
         let Some(senders) = self.lock().remove(event_id) else {
             return;

@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod process;
+pub mod tcp_proxy;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
