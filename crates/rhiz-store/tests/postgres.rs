@@ -168,3 +168,61 @@ async fn unreachable_server_is_unavailable() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// A database of schema version 1 (participants in their own table) is
+/// migrated on open: nothing stored is lost.
+#[tokio::test]
+async fn a_version_1_database_is_migrated_on_open() {
+    use contract::version_1;
+
+    let database = TestDatabase::create().await;
+    let mut raw = PgConnection::connect(&database.url).await.unwrap();
+    let mut first = sqlx::migrate!("./migrations/postgres");
+    first.migrations = first
+        .migrations
+        .iter()
+        .filter(|m| m.version == 1)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    first.run(&mut raw).await.unwrap();
+    sqlx::query(
+        "INSERT INTO relationships (uri, cid, author, rel_type, strength, context, visibility, \
+         allow_discovery, allow_attestation, started_at, last_interaction_at, created_at, \
+         indexed_at, record) VALUES ($1, $2, $3, 'personal', 60, 'met', 'public', true, true, \
+         $4, $4, $4, $4, $5::jsonb)",
+    )
+    .bind(version_1::URI)
+    .bind(version_1::CID)
+    .bind(version_1::PARTICIPANTS[0])
+    .bind(chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap())
+    .bind(version_1::RECORD)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    for (position, did) in version_1::PARTICIPANTS.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO relationship_participants (relationship_uri, did, position) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(version_1::URI)
+        .bind(did)
+        .bind(position as i16)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    }
+    raw.close().await.ok();
+
+    let store = rhiz_store::open(&database.url).await.unwrap();
+    let outcome = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move { contract::version_1_relationship_reads_back(&*store).await }
+    })
+    .await;
+    store.close().await;
+    database.drop_now().await;
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}

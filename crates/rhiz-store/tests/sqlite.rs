@@ -80,80 +80,49 @@ async fn close_checkpoints_the_write_ahead_log() {
     assert_eq!(wal_len, 0, "WAL left behind after close");
 }
 
-/// A relationship stored before the graph columns existed (NULL there) is
-/// read with the values derived from its record.
+/// A database of schema version 1 (participants in their own table) is
+/// migrated on open: nothing stored is lost.
 #[tokio::test]
-async fn graph_columns_missing_from_old_rows_come_from_the_record() {
-    use rhiz_store::StoredRelationship;
+async fn a_version_1_database_is_migrated_on_open() {
+    use contract::version_1;
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rhiz.db");
-    let store = open_at(&db).await;
-    let (alice, bob) = ("did:plc:alice", "did:plc:bob");
-    let at = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
-        .unwrap()
-        .to_utc();
-    let rel = StoredRelationship {
-        uri: "at://did:plc:alice/net.rhiz.relationship.record/r1"
-            .parse()
-            .unwrap(),
-        cid: "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a"
-            .parse()
-            .unwrap(),
-        author: alice.parse().unwrap(),
-        participants: [alice.parse().unwrap(), bob.parse().unwrap()],
-        rel_type: "personal".into(),
-        strength: 60,
-        context: "met".into(),
-        visibility: "public".into(),
-        allow_discovery: true,
-        allow_attestation: true,
-        started_at: at,
-        last_interaction_at: at,
-        created_at: at,
-        indexed_at: at,
-        record: serde_json::json!({
-            "$type": "net.rhiz.relationship.record",
-            "participants": [alice, bob],
-            "type": "personal",
-            "strength": 60,
-            "context": "met",
-            "verification": {
-                "consensusScore": 50,
-                "attestationCount": 0,
-                "lastUpdated": "2025-01-01T00:00:00Z",
-            },
-            "privacy": {"visibility": "public", "consent": "full"},
-            "temporal": {
-                "start": "2025-01-01T00:00:00Z",
-                "lastInteraction": "2025-01-01T00:00:00Z",
-                "history": [{"timestamp": "2024-06-01T00:00:00Z", "strength": 20}],
-            },
-            "signatures": [{"did": bob, "signature": "c2ln"}],
-            "createdAt": "2025-01-01T00:00:00Z",
-        }),
-        signed: [true, true],
-        strength_deviation: 0,
-    };
-    store.upsert_relationship(&rel).await.unwrap();
     let raw = rusqlite::Connection::open(&db).unwrap();
-    raw.execute(
-        "UPDATE relationships SET signed0 = NULL, signed1 = NULL, strength_deviation = NULL",
-        [],
+    raw.execute_batch(include_str!("../migrations/sqlite/0001_initial.sql"))
+        .unwrap();
+    raw.execute_batch(
+        "CREATE TABLE rhiz_migrations (version INTEGER NOT NULL PRIMARY KEY, \
+         description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT; \
+         INSERT INTO rhiz_migrations VALUES (1, 'initial', '2025-01-01T00:00:00.000000Z');",
     )
     .unwrap();
+    let at = "2025-01-01T00:00:00.000000Z";
+    raw.execute(
+        "INSERT INTO relationships (uri, cid, author, rel_type, strength, context, visibility, \
+         allow_discovery, allow_attestation, started_at, last_interaction_at, created_at, \
+         indexed_at, record) VALUES (?1, ?2, ?3, 'personal', 60, 'met', 'public', 1, 1, ?4, ?4, \
+         ?4, ?4, ?5)",
+        (
+            version_1::URI,
+            version_1::CID,
+            version_1::PARTICIPANTS[0],
+            at,
+            version_1::RECORD,
+        ),
+    )
+    .unwrap();
+    for (position, did) in version_1::PARTICIPANTS.iter().enumerate() {
+        raw.execute(
+            "INSERT INTO relationship_participants (relationship_uri, did, position) \
+             VALUES (?1, ?2, ?3)",
+            (version_1::URI, did, position),
+        )
+        .unwrap();
+    }
     drop(raw);
 
-    let read = store.get_relationship(&rel.uri).await.unwrap().unwrap();
-    assert_eq!((read.signed, read.strength_deviation), ([false, true], 20));
-    let edges = store.relationship_edges().await.unwrap();
-    assert_eq!(
-        (
-            &edges[0].participants,
-            edges[0].signed,
-            edges[0].strength_deviation
-        ),
-        (&rel.participants, [false, true], 20)
-    );
+    let store = open_at(&db).await;
+    contract::version_1_relationship_reads_back(&*store).await;
     store.close().await;
 }

@@ -1142,3 +1142,44 @@ pub(crate) async fn bad_urls_are_invalid_url(store: Arc<dyn Store>, _url: String
     // The open store is unaffected.
     store.ping().await.unwrap();
 }
+
+// ------------------------------------------------------- schema upgrades
+
+/// A relationship as schema version 1 stored it: its participants in the
+/// `relationship_participants` table, not on the row. Each backend's tests
+/// write it with their own SQL, then open the store (which migrates).
+pub(crate) mod version_1 {
+    /// The relationship's URI.
+    pub(crate) const URI: &str = "at://did:plc:alice/net.rhiz.relationship.record/r1";
+    /// Its CID.
+    pub(crate) const CID: &str = "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a";
+    /// Its participants, in order.
+    pub(crate) const PARTICIPANTS: [&str; 2] = ["did:plc:alice", "did:plc:bob"];
+    /// Its record: Bob signed; the strength went from 20 to 60.
+    pub(crate) const RECORD: &str = r#"{"$type":"net.rhiz.relationship.record","participants":["did:plc:alice","did:plc:bob"],"type":"personal","strength":60,"context":"met","verification":{"consensusScore":50,"attestationCount":0,"lastUpdated":"2025-01-01T00:00:00Z"},"privacy":{"visibility":"public","consent":"full"},"temporal":{"start":"2025-01-01T00:00:00Z","lastInteraction":"2025-01-01T00:00:00Z","history":[{"timestamp":"2024-06-01T00:00:00Z","strength":20}]},"signatures":[{"did":"did:plc:bob","signature":"c2ln"}],"createdAt":"2025-01-01T00:00:00Z"}"#;
+}
+
+/// What a store opened on a version-1 database must read back of
+/// [`version_1`]'s relationship once migrated: participants from the old
+/// table, who signed and the strength deviation from the record.
+pub(crate) async fn version_1_relationship_reads_back(store: &dyn Store) {
+    let uri: AtUri = version_1::URI.parse().unwrap();
+    let participants = version_1::PARTICIPANTS.map(|d| d.parse::<Did>().unwrap());
+    let read = store.get_relationship(&uri).await.unwrap().expect("kept");
+    assert_eq!(read.participants, participants);
+    assert_eq!((read.signed, read.strength_deviation), ([false, true], 20));
+    for did in &participants {
+        let of = store.relationships_of(did).await.unwrap();
+        assert_eq!(uris(&of), [version_1::URI], "{did}");
+    }
+    let edges = store.relationship_edges().await.unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(
+        (
+            &edges[0].participants,
+            edges[0].signed,
+            edges[0].strength_deviation
+        ),
+        (&participants, [false, true], 20)
+    );
+}
