@@ -885,6 +885,14 @@ mod tests {
 
     use super::*;
 
+    /// An L1-only cache with one class, `c`, without TTL.
+    fn one_class() -> Cache {
+        Cache::builder()
+            .class(KeyClass::new("c", None))
+            .build()
+            .unwrap()
+    }
+
     /// A computation that waits for `gate`, then answers `value`.
     fn gated(
         cache: &Cache,
@@ -909,10 +917,7 @@ mod tests {
             Invalidation::key("c", "k"),
             Invalidation::Pattern("c:*".into()),
         ] {
-            let cache = Cache::builder()
-                .class(KeyClass::new("c", None))
-                .build()
-                .unwrap();
+            let cache = one_class();
             let (open_old, gate) = tokio::sync::oneshot::channel();
             let old = gated(&cache, gate, 1);
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -949,10 +954,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_computes_only_what_no_tier_holds_in_order() {
-        let cache = Cache::builder()
-            .class(KeyClass::new("c", None))
-            .build()
-            .unwrap();
+        let cache = one_class();
         let asked = Arc::new(Mutex::new(Vec::new()));
         let first = cache
             .get_or_compute_many("c", &["1", "2"], doubling(&asked))
@@ -978,10 +980,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_keeps_out_what_was_invalidated_while_computing() {
-        let cache = Cache::builder()
-            .class(KeyClass::new("c", None))
-            .build()
-            .unwrap();
+        let cache = one_class();
         let invalidating = cache.clone();
         let values = cache
             .get_or_compute_many("c", &["a", "b"], |keys| async move {
@@ -1000,10 +999,7 @@ mod tests {
 
     #[tokio::test]
     async fn many_reports_a_computation_that_miscounts() {
-        let cache = Cache::builder()
-            .class(KeyClass::new("c", None))
-            .build()
-            .unwrap();
+        let cache = one_class();
         let short = |_keys: Vec<String>| async { Ok::<_, std::io::Error>(vec![1u32]) };
         let error = cache
             .get_or_compute_many("c", &["a", "b"], short)

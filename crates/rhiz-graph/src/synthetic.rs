@@ -194,12 +194,14 @@ pub fn preferential_attachment_from(
     out
 }
 
-/// p50, p90, p99 and max of `samples`, as one line for example output.
+/// p50, p90, p99, max and mean of `samples`, as one line for example
+/// output.
 pub fn latency_percentiles(mut samples: Vec<Duration>) -> String {
     samples.sort();
     let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    let mean = samples.iter().sum::<Duration>() / u32::try_from(samples.len()).unwrap_or(u32::MAX);
     format!(
-        "p50 {:?}  p90 {:?}  p99 {:?}  max {:?}",
+        "p50 {:?}  p90 {:?}  p99 {:?}  max {:?}  mean {mean:?}",
         at(0.5),
         at(0.9),
         at(0.99),
