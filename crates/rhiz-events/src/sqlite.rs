@@ -46,56 +46,6 @@ CREATE TABLE IF NOT EXISTS applied (
 );
 ";
 
-/// Counts per state and lane kept by triggers in the writes' own
-/// transactions, so [`EventLog::counts`] reads 12 rows instead of scanning
-/// the log on the writer thread (a scan of a million retained events held
-/// appends up for most of a second). `events` counts the rows of `events`,
-/// `applied` those of them `applied` holds. Created, and filled from one
-/// scan, by the first open of a log that has no such table.
-const COUNTS_SCHEMA: &str = "
-CREATE TABLE log_counts (
-    state   INTEGER NOT NULL,
-    lane    INTEGER NOT NULL,
-    events  INTEGER NOT NULL,
-    applied INTEGER NOT NULL,
-    PRIMARY KEY (state, lane)
-) WITHOUT ROWID;
-INSERT INTO log_counts (state, lane, events, applied)
-    SELECT s.value, l.value, 0, 0 FROM
-    (SELECT 0 AS value UNION ALL SELECT 1 UNION ALL SELECT 2) s,
-    (SELECT 0 AS value UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) l;
-UPDATE log_counts SET
-    events = (SELECT COUNT(*) FROM events e
-              WHERE e.state = log_counts.state AND e.lane = log_counts.lane),
-    applied = (SELECT COUNT(*) FROM events e JOIN applied a ON a.seq = e.seq
-               WHERE e.state = log_counts.state AND e.lane = log_counts.lane);
-CREATE TRIGGER events_counted_in AFTER INSERT ON events BEGIN
-    UPDATE log_counts SET events = events + 1 WHERE state = new.state AND lane = new.lane;
-END;
-CREATE TRIGGER events_counted_out AFTER DELETE ON events BEGIN
-    UPDATE log_counts SET events = events - 1,
-        applied = applied - EXISTS (SELECT 1 FROM applied WHERE seq = old.seq)
-        WHERE state = old.state AND lane = old.lane;
-END;
-CREATE TRIGGER events_counted_moved AFTER UPDATE OF state, lane ON events
-    WHEN old.state <> new.state OR old.lane <> new.lane BEGIN
-    UPDATE log_counts SET events = events - 1,
-        applied = applied - EXISTS (SELECT 1 FROM applied WHERE seq = old.seq)
-        WHERE state = old.state AND lane = old.lane;
-    UPDATE log_counts SET events = events + 1,
-        applied = applied + EXISTS (SELECT 1 FROM applied WHERE seq = new.seq)
-        WHERE state = new.state AND lane = new.lane;
-END;
-CREATE TRIGGER applied_counted_in AFTER INSERT ON applied BEGIN
-    UPDATE log_counts SET applied = applied + 1
-        WHERE (state, lane) = (SELECT state, lane FROM events WHERE seq = new.seq);
-END;
-CREATE TRIGGER applied_counted_out AFTER DELETE ON applied BEGIN
-    UPDATE log_counts SET applied = applied - 1
-        WHERE (state, lane) = (SELECT state, lane FROM events WHERE seq = old.seq);
-END;
-";
-
 const COLUMNS: &str =
     "seq, id, key, lane, event_type, payload, enqueued_at, attempts, state, next_attempt_at, last_error, updated_at";
 
@@ -345,17 +295,6 @@ impl Writer {
         .map_err(storage("locking the log (is another process using it?)"))?;
         conn.execute_batch(SCHEMA)
             .map_err(storage("creating the schema"))?;
-        let counted: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'log_counts')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(storage("creating the schema"))?;
-        if !counted {
-            conn.execute_batch(&format!("BEGIN; {COUNTS_SCHEMA} COMMIT;"))
-                .map_err(storage("counting the log"))?;
-        }
         Ok(Self {
             conn,
             options,
@@ -584,7 +523,10 @@ impl Writer {
         let mut counts = LogCounts::default();
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT state, lane, events, applied FROM log_counts")
+            .prepare_cached(
+                "SELECT e.state, e.lane, COUNT(*), COUNT(a.seq)
+                 FROM events e LEFT JOIN applied a ON a.seq = e.seq GROUP BY e.state, e.lane",
+            )
             .map_err(storage("counting events"))?;
         let rows = stmt
             .query_map([], |r| {
