@@ -8,6 +8,7 @@
 //! second. Applied rows leave both tables together when the idempotency
 //! retention has passed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
@@ -214,6 +215,80 @@ struct Writer {
     conn: Connection,
     options: SqliteLogOptions,
     last_sweep: Instant,
+    tally: Tally,
+}
+
+/// The log's counts, kept by the writer thread: read by one scan when the
+/// log opens, then moved by every committed command, so that
+/// [`EventLog::counts`] costs no query (a scan on this thread held appends
+/// up for as long as the retained events took to read; triggers doing the
+/// counting cost a bulk import 15 %).
+#[derive(Debug, Default)]
+struct Tally {
+    counts: LogCounts,
+    /// The lane of every pending event: appended, neither applied nor dead.
+    pending: HashMap<u64, Lane>,
+}
+
+/// What a command did to the counts; applied once its transaction commits.
+enum Moved {
+    Appended(u64, Lane),
+    Applied(u64),
+    Dead(u64),
+    Replayed(u64, Lane),
+    Purged(u64),
+    Forgotten(u64),
+}
+
+impl Tally {
+    fn load(conn: &Connection) -> Result<Self, rusqlite::Error> {
+        let mut tally = Tally::default();
+        let mut pending = conn.prepare(
+            "SELECT seq, lane FROM events e WHERE state = 0
+             AND NOT EXISTS (SELECT 1 FROM applied a WHERE a.seq = e.seq)",
+        )?;
+        let rows = pending.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (seq, lane) = row?;
+            tally.apply(Moved::Appended(seq as u64, lane_of(lane)));
+        }
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+        tally.counts.dead_letters = count("SELECT COUNT(*) FROM events WHERE state = 2")? as u64;
+        tally.counts.applied_retained = count(
+            "SELECT COUNT(*) FROM applied a JOIN events e ON e.seq = a.seq WHERE e.state <> 2",
+        )? as u64;
+        Ok(tally)
+    }
+
+    fn apply(&mut self, moved: Moved) {
+        let counts = &mut self.counts;
+        match moved {
+            Moved::Appended(seq, lane) | Moved::Replayed(seq, lane) => {
+                if matches!(moved, Moved::Replayed(..)) {
+                    counts.dead_letters = counts.dead_letters.saturating_sub(1);
+                }
+                if self.pending.insert(seq, lane).is_none() {
+                    counts.pending[lane.index()] += 1;
+                }
+            }
+            Moved::Applied(seq) => {
+                if let Some(lane) = self.pending.remove(&seq) {
+                    counts.pending[lane.index()] -= 1;
+                    counts.applied_retained += 1;
+                }
+            }
+            Moved::Dead(seq) => {
+                if let Some(lane) = self.pending.remove(&seq) {
+                    counts.pending[lane.index()] -= 1;
+                    counts.dead_letters += 1;
+                }
+            }
+            Moved::Purged(n) => counts.dead_letters = counts.dead_letters.saturating_sub(n),
+            Moved::Forgotten(n) => {
+                counts.applied_retained = counts.applied_retained.saturating_sub(n);
+            }
+        }
+    }
 }
 
 fn storage(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> EventsError {
@@ -295,10 +370,12 @@ impl Writer {
         .map_err(storage("locking the log (is another process using it?)"))?;
         conn.execute_batch(SCHEMA)
             .map_err(storage("creating the schema"))?;
+        let tally = Tally::load(&conn).map_err(storage("counting the log"))?;
         Ok(Self {
             conn,
             options,
             last_sweep: Instant::now(),
+            tally,
         })
     }
 
@@ -322,6 +399,7 @@ impl Writer {
     /// commit. Returns true when a close was requested.
     fn execute(&mut self, batch: Vec<Command>) -> bool {
         let mut done = Vec::with_capacity(batch.len());
+        let mut moved = Vec::new();
         let mut close = Vec::new();
         if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
             for command in batch {
@@ -333,15 +411,45 @@ impl Writer {
             match command {
                 Command::Append(events, r) => {
                     let result = self.in_savepoint(|w| w.append(&events));
+                    if let Ok(outcomes) = &result {
+                        moved.extend(events.iter().zip(outcomes).filter_map(|(e, o)| match o {
+                            AppendOutcome::Appended { seq } => Some(Moved::Appended(*seq, e.lane)),
+                            AppendOutcome::Duplicate => None,
+                        }));
+                    }
                     done.push(Done::Append(r, result));
                 }
-                Command::Ack(seqs, r) => done.push(Done::Ack(r, self.ack(&seqs))),
+                Command::Ack(seqs, r) => {
+                    let result = self.ack(&seqs);
+                    if result.is_ok() {
+                        moved.extend(seqs.into_iter().map(Moved::Applied));
+                    }
+                    done.push(Done::Ack(r, result));
+                }
                 Command::Fail(seq, error, at, r) => {
                     done.push(Done::Fail(r, self.fail(seq, &error, at)));
                 }
-                Command::Dead(seq, error, r) => done.push(Done::Dead(r, self.dead(seq, &error))),
-                Command::Replay(filter, r) => done.push(Done::Replay(r, self.replay(&filter))),
-                Command::Purge(filter, r) => done.push(Done::Purge(r, self.purge(&filter))),
+                Command::Dead(seq, error, r) => {
+                    let result = self.dead(seq, &error);
+                    if result.is_ok() {
+                        moved.push(Moved::Dead(seq));
+                    }
+                    done.push(Done::Dead(r, result));
+                }
+                Command::Replay(filter, r) => {
+                    let result = self.replay(&filter);
+                    if let Ok(events) = &result {
+                        moved.extend(events.iter().map(|e| Moved::Replayed(e.seq, e.event.lane)));
+                    }
+                    done.push(Done::Replay(r, result));
+                }
+                Command::Purge(filter, r) => {
+                    let result = self.purge(&filter);
+                    if let Ok(n) = result {
+                        moved.push(Moved::Purged(n));
+                    }
+                    done.push(Done::Purge(r, result));
+                }
                 Command::Pending(after, limit, r) => {
                     let _ = r.send(self.pending(after, limit));
                 }
@@ -349,7 +457,7 @@ impl Writer {
                     let _ = r.send(self.dead_letters(&filter, offset, limit));
                 }
                 Command::Counts(r) => {
-                    let _ = r.send(self.counts());
+                    let _ = r.send(Ok(self.tally.counts));
                 }
                 Command::Close(r) => close.push(r),
             }
@@ -357,6 +465,10 @@ impl Writer {
         let commit = self.conn.execute_batch("COMMIT").err();
         if commit.is_some() {
             let _ = self.conn.execute_batch("ROLLBACK");
+        } else {
+            for m in moved {
+                self.tally.apply(m);
+            }
         }
         for d in done {
             d.reply(commit.as_ref());
@@ -459,7 +571,8 @@ impl Writer {
         self.conn
             .prepare_cached(
                 "UPDATE events SET state = 2, attempts = attempts + 1, last_error = ?2,
-                 next_attempt_at = NULL, updated_at = ?3 WHERE seq = ?1 AND state = 0",
+                 next_attempt_at = NULL, updated_at = ?3 WHERE seq = ?1 AND state = 0
+                 AND NOT EXISTS (SELECT 1 FROM applied WHERE applied.seq = ?1)",
             )
             .and_then(|mut s| s.execute(params![seq as i64, error, to_micros(SystemTime::now())]))
             .map_err(storage("moving to dead letters"))?;
@@ -519,37 +632,6 @@ impl Writer {
         Ok(deleted as u64)
     }
 
-    fn counts(&self) -> Result<LogCounts, EventsError> {
-        let mut counts = LogCounts::default();
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT e.state, e.lane, COUNT(*), COUNT(a.seq)
-                 FROM events e LEFT JOIN applied a ON a.seq = e.seq GROUP BY e.state, e.lane",
-            )
-            .map_err(storage("counting events"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)? as u64,
-                    r.get::<_, i64>(3)? as u64,
-                ))
-            })
-            .map_err(storage("counting events"))?;
-        for row in rows {
-            let (state, lane, rows, applied) = row.map_err(storage("counting events"))?;
-            if state == DEAD {
-                counts.dead_letters += rows;
-            } else {
-                counts.pending[lane_of(lane).index()] += rows - applied;
-                counts.applied_retained += applied;
-            }
-        }
-        Ok(counts)
-    }
-
     fn query(&self, sql: &str, values: Vec<Value>) -> Result<Vec<StoredEvent>, rusqlite::Error> {
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(params_from_iter(values), stored_event)?;
@@ -568,8 +650,9 @@ impl Writer {
             .checked_sub(self.options.idempotency_retention)
             .map_or(0, to_micros);
         let result = self.conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+            let mut forgotten = 0;
             for table in ["events", "applied"] {
-                self.conn.execute(
+                forgotten = self.conn.execute(
                     &format!(
                         "DELETE FROM {table} WHERE seq IN
                          (SELECT seq FROM applied WHERE applied_at < ?1 ORDER BY seq LIMIT ?2)"
@@ -577,11 +660,15 @@ impl Writer {
                     params![cutoff, SWEEP_BATCH],
                 )?;
             }
-            self.conn.execute_batch("COMMIT")
+            self.conn.execute_batch("COMMIT")?;
+            Ok(forgotten)
         });
-        if let Err(e) = result {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            tracing::warn!(error = %e, "event log retention sweep failed");
+        match result {
+            Ok(forgotten) => self.tally.apply(Moved::Forgotten(forgotten as u64)),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                tracing::warn!(error = %e, "event log retention sweep failed");
+            }
         }
     }
 }

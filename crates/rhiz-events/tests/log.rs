@@ -57,3 +57,76 @@ async fn a_second_opener_is_refused_while_the_log_is_held() {
         "exclusive locking keeps one owner at a time"
     );
 }
+
+/// The counts follow every move of an event, and a reopened log counts what
+/// it holds.
+#[tokio::test]
+async fn counts_follow_every_move_and_survive_reopening() {
+    use rhiz_events::{AppendOutcome, DeadLetterFilter, LogCounts};
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = common::open_log(dir.path()).await;
+    let mut seqs = Vec::new();
+    for (i, lane) in [
+        Lane::Critical,
+        Lane::High,
+        Lane::Normal,
+        Lane::Normal,
+        Lane::Low,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        match log
+            .append_one(contract::event(&format!("e{i}"), &format!("k{i}"), lane))
+            .await
+            .unwrap()
+        {
+            AppendOutcome::Appended { seq } => seqs.push(seq),
+            other => panic!("{other:?}"),
+        }
+    }
+    log.ack(vec![seqs[0], seqs[2]]).await.unwrap();
+    log.move_to_dead_letters(seqs[3], "broken".into())
+        .await
+        .unwrap();
+    log.move_to_dead_letters(seqs[4], "broken".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        log.replay_dead_letters(DeadLetterFilter::all())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let expected = log.counts().await.unwrap();
+    assert_eq!(
+        expected,
+        LogCounts {
+            pending: [0, 1, 1, 1],
+            dead_letters: 0,
+            applied_retained: 2,
+        }
+    );
+    log.move_to_dead_letters(seqs[4], "again".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        log.purge_dead_letters(DeadLetterFilter::all())
+            .await
+            .unwrap(),
+        1
+    );
+    let expected = LogCounts {
+        pending: [0, 1, 1, 0],
+        dead_letters: 0,
+        applied_retained: 2,
+    };
+    assert_eq!(log.counts().await.unwrap(), expected);
+    log.close().await.unwrap();
+    drop(log);
+
+    let log = common::open_log(dir.path()).await;
+    assert_eq!(log.counts().await.unwrap(), expected, "after reopening");
+}

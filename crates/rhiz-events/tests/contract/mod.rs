@@ -246,4 +246,6 @@ pub async fn applied_ids_are_forgotten_after_the_retention(backend: &impl Backen
         log.append_one(event("x", "k", Lane::Normal)).await.unwrap(),
         AppendOutcome::Appended { .. }
     ));
+    let counts = log.counts().await.unwrap();
+    assert_eq!((counts.applied_retained, counts.pending_total()), (0, 2));
 }
