@@ -12,7 +12,19 @@ use crate::config::Config;
 use crate::import::{self, ImportOptions, RemoteSink};
 use crate::AppState;
 
+/// The least queue (and lane) capacity an offline import runs with.
+const BULK_QUEUE_CAPACITY: usize = 50_000;
+/// The least apply batch an offline import runs with.
+const BULK_APPLY_BATCH: usize = 4_096;
+
 /// `rhiz import`: offline into the configured storage, or to `--server`.
+///
+/// Offline, the pipeline runs with at least [`BULK_QUEUE_CAPACITY`] queued
+/// events and batches of [`BULK_APPLY_BATCH`]: nothing waits on a single
+/// event's latency in a bulk load, and larger batches share one store
+/// transaction, one graph update and one invalidation among more events
+/// (on 100,000 relationships: 29,000–31,000 events/s against 17,700 with
+/// the server's defaults).
 pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
     let options = ImportOptions {
         file: args.file.clone(),
@@ -37,6 +49,12 @@ pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
                     rhiz_store::mask_password(&store_url)
                 )
             })?;
+            let config = Config {
+                event_queue_capacity: config.event_queue_capacity.max(BULK_QUEUE_CAPACITY),
+                event_lane_capacity: config.event_lane_capacity.max(BULK_QUEUE_CAPACITY),
+                event_apply_batch: config.event_apply_batch.max(BULK_APPLY_BATCH),
+                ..config
+            };
             let state = AppState::start(store, config).await?;
             let summary = import::run_offline(&state, &options).await;
             let metrics = state.pipeline.metrics();
