@@ -6,8 +6,9 @@
 #   bench/ingest.sh [RUNS=3] [RELATIONSHIPS=100000]
 #
 # Per run, on a fresh data directory each time:
-#   1. baseline: the relationship rows inserted by Python's sqlite3
-#      (WAL, synchronous=FULL, one transaction per 1,000 rows);
+#   1. baseline: the same relationship rows inserted into a bare table
+#      shaped as the store's (crates/rhiz-store/examples/raw_insert_baseline.rs:
+#      WAL, synchronous=NORMAL, one transaction per 1,000 rows);
 #   2. `rhiz import FILE` offline;
 #   3. `POST /internal/events/batch` at full speed (4 connections, batches of
 #      1,000) into `rhiz serve`;
@@ -23,8 +24,10 @@ KEY=bench-internal-key-0123456789
 DATABASE_URL=${DATABASE_URL:-}
 
 cargo build --release --locked -q -p rhiz-server --bin rhiz --example ingest_load
+cargo build --release --locked -q -p rhiz-store --example raw_insert_baseline
 RHIZ=./target/release/rhiz
 LOAD=./target/release/examples/ingest_load
+BASELINE=./target/release/examples/raw_insert_baseline
 WORK=$(mktemp -d -t rhiz-ingest.XXXXXX)
 SERVER=
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
@@ -57,29 +60,7 @@ stop_server() { kill "$SERVER"; wait "$SERVER" || true; SERVER=; }
 
 for r in $(seq 1 "$RUNS"); do
   fresh_db
-  python3 - "$WORK/events.ndjson" "$WORK/baseline.db" <<'PY'
-import json, sqlite3, sys, time, os
-src, db = sys.argv[1], sys.argv[2]
-if os.path.exists(db): os.remove(db)
-rows = []
-for line in open(src):
-    p = json.loads(line)["payload"]; rec = p["record"]
-    rows.append((p["uri"], p["cid"], json.loads(line)["did"], rec["type"], rec["strength"], rec.get("context", ""),
-                 rec["createdAt"], rec["createdAt"], json.dumps(rec), rec["participants"][0], rec["participants"][1]))
-c = sqlite3.connect(db, isolation_level=None)
-c.execute("PRAGMA journal_mode=WAL"); c.execute("PRAGMA synchronous=FULL")
-c.execute("CREATE TABLE relationships (uri TEXT PRIMARY KEY, cid TEXT, author TEXT, rel_type TEXT, strength INT, context TEXT, created_at TEXT, indexed_at TEXT, record TEXT)")
-c.execute("CREATE TABLE relationship_participants (relationship_uri TEXT, did TEXT, position INT, PRIMARY KEY (relationship_uri, position))")
-t = time.perf_counter()
-for i in range(0, len(rows), 1000):
-    c.execute("BEGIN")
-    c.executemany("INSERT INTO relationships VALUES (?,?,?,?,?,?,?,?,?)", [r[:9] for r in rows[i:i+1000]])
-    c.executemany("INSERT INTO relationship_participants VALUES (?,?,0)", [(r[0], r[9]) for r in rows[i:i+1000]])
-    c.executemany("INSERT INTO relationship_participants VALUES (?,?,1)", [(r[0], r[10]) for r in rows[i:i+1000]])
-    c.execute("COMMIT")
-dt = time.perf_counter() - t
-print(f"RESULT run baseline events_per_s={len(rows)/dt:.0f}")
-PY
+  $BASELINE "$WORK/events.ndjson" "$WORK/baseline.db"
 
   fresh_db
   start=$(date +%s.%N)
