@@ -209,7 +209,7 @@ impl Default for Config {
             event_max_attempts: 3,
             event_retry_base_ms: 2_000,
             ingest_batch_max: 1_000,
-            event_apply_batch: 512,
+            event_apply_batch: 4_096,
             event_log: EventLogKind::Embedded,
             redis_url: None,
             redis_prefix: "rhiz".to_owned(),
