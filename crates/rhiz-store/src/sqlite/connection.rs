@@ -24,8 +24,6 @@ const STATEMENT_CACHE: usize = 64;
 /// `synchronous=NORMAL`: a commit survives a crash of the process; the
 /// event log, not the store, is what an acknowledgement rests on. A 64 MiB
 /// page cache keeps a batch's index pages from spilling mid-transaction.
-/// Commits never checkpoint (`wal_autocheckpoint=0`): the writer's
-/// checkpointer does it on its own connection and thread.
 pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -37,20 +35,9 @@ pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 268435456;
-         PRAGMA wal_autocheckpoint = 0;",
+         PRAGMA mmap_size = 268435456;",
     )?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(conn)
-}
-
-/// Opens the connection that only copies the write-ahead log back into the
-/// database (passive checkpoints, beside the writer).
-pub(super) fn open_checkpointer(path: &Path) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
     Ok(conn)
 }
 
