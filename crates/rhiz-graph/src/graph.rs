@@ -222,6 +222,12 @@ impl Graph {
         self.live_relationships
     }
 
+    /// Whether `did` takes part in at least one live relationship.
+    pub fn has_relationships(&self, did: &Did) -> bool {
+        self.did_id(did)
+            .is_some_and(|id| !self.adjacency[id.index()].is_empty())
+    }
+
     /// How many attestations the graph holds, counting or not.
     pub fn attestation_count(&self) -> usize {
         self.attestations.len()

@@ -136,6 +136,22 @@ mod tests {
     use crate::synthetic::{attestation, relationship};
 
     #[test]
+    fn has_relationships_follows_upserts_and_removals() {
+        let mut g = Graph::new();
+        let rel = relationship("did:plc:a", "did:plc:b", 70, "r1");
+        let (a, c) = ("did:plc:a".parse().unwrap(), "did:plc:c".parse().unwrap());
+        assert!(!g.has_relationships(&a));
+        g.upsert_relationship(rel.clone()).unwrap();
+        assert!(g.has_relationships(&a));
+        assert!(!g.has_relationships(&c), "never seen");
+        g.remove_relationship(&rel.uri);
+        assert!(
+            !g.has_relationships(&a),
+            "interned, but without relationships"
+        );
+    }
+
+    #[test]
     fn counts_histograms_and_components_of_a_small_graph() {
         let mut g = Graph::new();
         let edges = [

@@ -1,7 +1,7 @@
 //! The raw baseline of the ingest benchmark (`bench/ingest.sh`): the
 //! relationship rows of an NDJSON file of `relationship.created` bodies,
-//! inserted into a bare SQLite table shaped as the store's (every column,
-//! the URI key and one index per participant), with what the store's writer
+//! inserted into a bare SQLite table shaped as the store's (every column and
+//! the URI key), with what the store's writer
 //! uses: WAL, `synchronous=NORMAL`, prepared statements, one transaction per
 //! 1,000 rows. No parsing, validation, event log, graph or cache: the lines
 //! are decoded into rows before the clock starts.
@@ -31,8 +31,6 @@ CREATE TABLE relationships (
     record TEXT NOT NULL, participant0 TEXT, participant1 TEXT, signed0 INTEGER,
     signed1 INTEGER, strength_deviation INTEGER
 ) STRICT;
-CREATE INDEX relationships_participant0 ON relationships (participant0);
-CREATE INDEX relationships_participant1 ON relationships (participant1);
 ";
 
 /// One row's values, decoded before timing.

@@ -161,9 +161,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         write_one(self, StoreWrite::DeleteRelationship(uri)).await
     }
 
-    /// The relationships `did` participates in, ordered by URI.
-    async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>>;
-
     /// Up to `limit` relationships with URI greater than `after`, ordered by
     /// URI: keyset paging over the whole table, full rows.
     async fn list_relationships(
@@ -182,8 +179,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// order: columns only.
     async fn attestation_edges(&self) -> Result<Vec<AttestationEdge>>;
 
-    /// How many entities are stored, verified, and without any
-    /// relationship: one pass over the entities, two index probes each.
+    /// Every stored entity's DID, and how many are verified: one pass over
+    /// the entities. (Which of them take part in relationships is the
+    /// in-memory graph's to say: the store keeps no index by participant.)
     async fn entity_census(&self) -> Result<EntityCensus>;
 
     /// Inserts the attestation, or replaces every field of the one with the

@@ -173,14 +173,12 @@ pub struct RelationshipEdge {
 
 /// Counts of the stored entities, for the network statistics (see
 /// [`Store::entity_census`](crate::Store::entity_census)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityCensus {
-    /// Stored entities.
-    pub entities: u64,
+    /// The DID of every stored entity, in no particular order.
+    pub dids: Vec<Did>,
     /// Entities with `verified = true`.
     pub verified: u64,
-    /// Entities that are no participant of any stored relationship.
-    pub without_relationships: u64,
 }
 
 /// What the in-memory graph keeps of a stored attestation: its columns,

@@ -6,7 +6,7 @@
 //! [`StoreError::Corrupt`] naming the column — happens once, here.
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{RelationshipRecord, SyntaxError, Visibility};
+use rhiz_protocol::{Did, RelationshipRecord, SyntaxError, Visibility};
 use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -155,17 +155,18 @@ pub(crate) fn relationship_edge(row: &impl Columns) -> Result<RelationshipEdge> 
     })
 }
 
-/// Decodes the row of [`sql::ENTITY_CENSUS`](crate::sql::ENTITY_CENSUS).
-pub(crate) fn entity_census(row: &impl Columns) -> Result<EntityCensus> {
-    let count = |column| {
-        let n = row.int(column)?;
-        u64::try_from(n).map_err(|_| corrupt(column, format!("negative count {n}")))
-    };
-    Ok(EntityCensus {
-        entities: count("entities")?,
-        verified: count("verified")?,
-        without_relationships: count("without_relationships")?,
-    })
+/// Decodes a row of [`sql::ENTITY_CENSUS`](crate::sql::ENTITY_CENSUS).
+pub(crate) fn census_row(row: &impl Columns) -> Result<(Did, bool)> {
+    Ok((id(row, "did")?, row.flag("verified")?))
+}
+
+/// The census of the rows of [`sql::ENTITY_CENSUS`](crate::sql::ENTITY_CENSUS).
+pub(crate) fn entity_census(rows: Vec<(Did, bool)>) -> EntityCensus {
+    let verified = rows.iter().filter(|(_, verified)| *verified).count() as u64;
+    EntityCensus {
+        dids: rows.into_iter().map(|(did, _)| did).collect(),
+        verified,
+    }
 }
 
 /// Decodes a row of attestation edge columns.

@@ -122,13 +122,6 @@ pub(crate) const GET_RELATIONSHIP_HEADS_ANY: &str = "SELECT uri, cid, participan
 /// `$1` uri.
 pub(crate) const DELETE_RELATIONSHIP: &str = "DELETE FROM relationships WHERE uri = $1";
 
-/// `$1` did.
-pub(crate) const RELATIONSHIPS_OF: &str = concat!(
-    select_relationships!(),
-    "WHERE r.participant0 = $1 OR r.participant1 = $1 \
-     ORDER BY r.uri"
-);
-
 /// `$1` limit.
 pub(crate) const LIST_RELATIONSHIPS_FIRST: &str =
     concat!(select_relationships!(), "ORDER BY r.uri LIMIT $1");
@@ -163,14 +156,8 @@ pub(crate) const RELATIONSHIP_EDGES_IN_ROWIDS: &str =
 /// The largest SQLite rowid of relationships (NULL when the table is empty).
 pub(crate) const MAX_RELATIONSHIP_ROWID: &str = "SELECT max(rowid) AS max_rowid FROM relationships";
 
-/// The counts of [`EntityCensus`](crate::EntityCensus). `verified` is an
-/// integer in SQLite and a boolean in PostgreSQL: `CASE WHEN` reads both.
-pub(crate) const ENTITY_CENSUS: &str = "SELECT COUNT(*) AS entities, \
-     COALESCE(SUM(CASE WHEN e.verified THEN 1 ELSE 0 END), 0) AS verified, \
-     COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM relationships r WHERE r.participant0 = e.did) \
-       AND NOT EXISTS (SELECT 1 FROM relationships r WHERE r.participant1 = e.did) \
-       THEN 1 ELSE 0 END), 0) AS without_relationships \
-     FROM entities e";
+/// What [`EntityCensus`](crate::EntityCensus) is made of.
+pub(crate) const ENTITY_CENSUS: &str = "SELECT did, verified FROM entities";
 
 /// Every attestation as the graph keeps it, in storage order.
 pub(crate) const ATTESTATION_EDGES: &str = "SELECT uri, attester, target_uri, \

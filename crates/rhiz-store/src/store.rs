@@ -437,16 +437,6 @@ where
         .await
     }
 
-    async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
-        self.fetch_all(
-            "relationships_of",
-            sql::RELATIONSHIPS_OF,
-            did.as_str(),
-            rows::relationship,
-        )
-        .await
-    }
-
     async fn list_relationships(
         &self,
         after: Option<&AtUri>,
@@ -482,9 +472,9 @@ where
 
     async fn entity_census(&self) -> Result<EntityCensus> {
         let rows = self
-            .fetch_every("entity_census", sql::ENTITY_CENSUS, rows::entity_census)
+            .fetch_every("entity_census", sql::ENTITY_CENSUS, rows::census_row)
             .await?;
-        Ok(rows.into_iter().next().unwrap_or_default())
+        Ok(rows::entity_census(rows))
     }
 
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {

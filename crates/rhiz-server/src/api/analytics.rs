@@ -200,8 +200,16 @@ async fn network_stats(
 }
 
 async fn compute_network_stats(state: &AppState) -> Result<NetworkStatsResponse, StoreError> {
-    let graph = state.graph.read().network_stats();
     let census = state.store.entity_census().await?;
+    let (graph, without_relationships) = {
+        let graph = state.graph.read();
+        let unlinked = census
+            .dids
+            .iter()
+            .filter(|did| !graph.has_relationships(did))
+            .count();
+        (graph.network_stats(), unlinked)
+    };
     let table = state.trust.current();
     let (scored, score_sum) = table
         .iter()
@@ -215,9 +223,7 @@ async fn compute_network_stats(state: &AppState) -> Result<NetworkStatsResponse,
     };
     let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(NetworkStatsResponse {
-        total_entities: graph
-            .entity_count
-            .saturating_add(count(census.without_relationships)),
+        total_entities: graph.entity_count.saturating_add(without_relationships),
         total_relationships: graph.relationship_count,
         avg_trust_score,
         verified_entities: count(census.verified),

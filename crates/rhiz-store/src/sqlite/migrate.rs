@@ -22,6 +22,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "graph columns",
         include_str!("../../migrations/sqlite/0002_graph_columns.sql"),
     ),
+    (
+        3,
+        "no participant indexes",
+        include_str!("../../migrations/sqlite/0003_no_participant_indexes.sql"),
+    ),
 ];
 
 /// Applies the migrations `conn`'s database has not had yet.

@@ -262,16 +262,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn relationships_of(&self, did: &Did) -> Result<Vec<StoredRelationship>> {
-        self.read_all(
-            "relationships_of",
-            sql::RELATIONSHIPS_OF,
-            vec![text(did.as_str())],
-            |row| rows::relationship(row),
-        )
-        .await
-    }
-
     async fn list_relationships(
         &self,
         after: Option<&AtUri>,
@@ -331,10 +321,10 @@ impl Store for SqliteStore {
     async fn entity_census(&self) -> Result<EntityCensus> {
         let rows = self
             .read_all("entity_census", sql::ENTITY_CENSUS, Vec::new(), |row| {
-                rows::entity_census(row)
+                rows::census_row(row)
             })
             .await?;
-        Ok(rows.into_iter().next().unwrap_or_default())
+        Ok(rows::entity_census(rows))
     }
 
     async fn get_attestation(&self, uri: &AtUri) -> Result<Option<StoredAttestation>> {
