@@ -235,22 +235,17 @@ async fn unknown_dids_are_404_and_entities_without_relationships_are_zero() {
 #[tokio::test]
 async fn network_stats_count_every_entity_at_once() {
     let app = trust_app(&["a"]).await;
+    const STATS: &str = "/api/v1/analytics/network-stats";
     let stats = || async {
-        let reply = app
-            .call("GET", "/api/v1/analytics/network-stats", None)
-            .await;
-        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let body = app.get_ok(STATS).await;
         (
-            reply.body["total_entities"].as_u64().unwrap(),
-            reply.body["verified_entities"].as_u64().unwrap(),
+            body["total_entities"].as_u64().unwrap(),
+            body["verified_entities"].as_u64().unwrap(),
         )
     };
     assert_eq!(stats().await, (3, 0));
-    let reply = app
-        .call("GET", "/api/v1/analytics/network-stats", None)
-        .await;
     // a–b twice (80, 80), a–c (60) attested by x: the graph's own figures.
-    let body = &reply.body;
+    let body = &app.get_ok(STATS).await;
     assert_eq!(body["total_attestations"], 1);
     assert_eq!(body["counting_attestations"], 1);
     assert_eq!(body["connected_components"], 1);

@@ -277,15 +277,10 @@ async fn an_applied_profile_is_served_at_once() {
     app.apply(&relationship("bob", "alice", 1, 80)).await;
     // Bob's neighbours page reads Alice's profile through the same class.
     let neighbour_name = || async {
-        let reply = app
-            .call(
-                "GET",
-                "/xrpc/net.rhiz.graph.getNeighbors?did=did:plc:bob",
-                None,
-            )
+        let page = app
+            .get_ok("/xrpc/net.rhiz.graph.getNeighbors?did=did:plc:bob")
             .await;
-        assert_eq!(reply.status, 200, "{:?}", reply.body);
-        reply.body["neighbors"][0]["entity"]["displayName"].clone()
+        page["neighbors"][0]["entity"]["displayName"].clone()
     };
     assert_eq!(neighbour_name().await, ALICE);
     app.apply(&profile_updated(ALICE, "Alice", support::events::CID))

@@ -127,6 +127,13 @@ impl TestApp {
         assert!(table.graph_version() >= version);
     }
 
+    /// `GET path`, which must answer 200; its body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let reply = self.call("GET", path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        reply.body
+    }
+
     /// Polls `check` every 10 ms until it holds, failing after 10 s.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
