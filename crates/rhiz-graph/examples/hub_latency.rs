@@ -7,6 +7,9 @@
 //! cargo run --release -p rhiz-graph --example hub_latency
 //! ```
 
+#[path = "support/allocator.rs"]
+mod allocator;
+
 use std::time::Instant;
 
 use rhiz_graph::synthetic::{

@@ -14,6 +14,8 @@
 //! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 1,000 pairs. With
 //! `SHOW_SLOWEST=1` it also prints the 15 slowest pairs (time, hops, strength).
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/dataset.rs"]
 mod dataset;
 

@@ -10,6 +10,8 @@
 //!
 //! Defaults: 200,000 DIDs × 5 = 1,000,000 relationships, 3 runs.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/dataset.rs"]
 mod dataset;
 
