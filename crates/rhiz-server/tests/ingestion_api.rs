@@ -327,6 +327,8 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
             .contains("do not allow attestations"),
         "{letter}"
     );
+    assert_eq!(letter["stages"][0]["stage"], "validation");
+    assert_eq!(letter["stages"][1]["stage"], "attestation_processing");
     assert_eq!(letter["stages"][1]["success"], false);
     let inspected = app
         .call_internal("GET", "/internal/events/dead-letter/poison-1")

@@ -497,7 +497,9 @@ async fn purge_dead_letters(
 
 /// A dead letter in the contract's shape (§4.7), plus its error, lane and
 /// record key. `stages` is rebuilt from what the log keeps: validation
-/// passed when it was accepted, and the last apply attempt failed.
+/// passed when it was accepted, and the last apply attempt failed, under
+/// the §4.5 name of what applying that event type does
+/// ([`apply_stage`]).
 pub(crate) fn dead_letter_json(stored: &StoredEvent) -> Value {
     let payload: Value = serde_json::from_slice(&stored.event.payload).unwrap_or(Value::Null);
     let at = |t: SystemTime| DateTime::<Utc>::from(t).to_rfc3339();
@@ -512,8 +514,59 @@ pub(crate) fn dead_letter_json(stored: &StoredEvent) -> Value {
         "error": stored.last_error,
         "stages": [
             {"stage": "validation", "timestamp": at(stored.enqueued_at), "success": true, "error": null},
-            {"stage": "apply", "timestamp": at(stored.updated_at), "success": false, "error": stored.last_error},
+            {
+                "stage": apply_stage(&stored.event.event_type),
+                "timestamp": at(stored.updated_at),
+                "success": false,
+                "error": stored.last_error,
+            },
         ],
         "payload": payload,
     })
+}
+
+/// The §4.5 stage name of applying an event of `event_type` (a §4.3 wire
+/// name): creates of relationships and attestations are their
+/// `*_processing`, other creates a `database_write`, updates an
+/// `update_processing`, deletes a `database_delete`, and a trust
+/// invalidation a `cache_invalidation`.
+fn apply_stage(event_type: &str) -> &'static str {
+    match event_type {
+        "relationship.created" => "relationship_processing",
+        "attestation.created" => "attestation_processing",
+        "trust.invalidated" => "cache_invalidation",
+        kind if kind.ends_with(".deleted") => "database_delete",
+        kind if kind.ends_with(".updated") => "update_processing",
+        _ => "database_write",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rhiz_protocol::EventKind;
+
+    use super::apply_stage;
+
+    #[test]
+    fn every_event_type_fails_under_a_contract_stage_name() {
+        let stages: Vec<&str> = EventKind::ALL
+            .iter()
+            .map(|kind| apply_stage(kind.as_str()))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "relationship_processing",
+                "update_processing",
+                "database_delete",
+                "attestation_processing",
+                "update_processing",
+                "database_delete",
+                "database_write",
+                "update_processing",
+                "database_delete",
+                "cache_invalidation",
+            ]
+        );
+    }
 }
