@@ -228,21 +228,12 @@ impl Cache {
         F: FnOnce(Vec<String>) -> Fut,
         Fut: Future<Output = Result<Vec<T>, E>>,
     {
-        let slot = self.slot(class)?;
-        let full: Vec<String> = keys.iter().map(|k| full_key(class, k)).collect();
-        let found = full.iter().map(|k| self.inner.lookup_l1(slot, k)).collect();
-        let found = self.inner.lookup_l2(slot, &full, found).await;
-        let mut values: Vec<Option<T>> = found
-            .into_iter()
-            .map(|f| match f {
-                Found::Fresh(entry) => decode_value(&entry.payload),
-                Found::Stale(_) | Found::Miss => None,
-            })
-            .collect();
+        let mut values: Vec<Option<T>> = self.get_many(class, keys).await?;
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
         if missing.is_empty() {
             return Ok(values.into_iter().flatten().collect());
         }
+        let slot = self.slot(class)?;
         bump(&slot.counters.computations);
         let started = now_micros();
         let asked = missing.iter().map(|&i| keys[i].to_owned()).collect();
@@ -258,11 +249,12 @@ impl Cache {
                 computed.len()
             )))));
         }
+        let full: Vec<String> = missing.iter().map(|&i| full_key(class, keys[i])).collect();
         let mut stores = Vec::with_capacity(missing.len());
-        for (&i, value) in missing.iter().zip(computed) {
+        for ((&i, full), value) in missing.iter().zip(&full).zip(computed) {
             let entry = Inner::entry(slot, started, &[keys[i]], encode_value(&value)?);
             if self.inner.still_valid(started, &entry.tags) {
-                stores.push(self.inner.store(slot, &full[i], Arc::new(entry)));
+                stores.push(self.inner.store(slot, full, Arc::new(entry)));
             }
             values[i] = Some(value);
         }

@@ -181,7 +181,7 @@ pub(crate) fn attestation_edge(row: &impl Columns) -> Result<AttestationEdge> {
     })
 }
 
-/// Decodes a row of relationship columns (participants joined in).
+/// Decodes a row of relationship columns.
 pub(crate) fn relationship(row: &impl Columns) -> Result<StoredRelationship> {
     let mut relationship = StoredRelationship {
         uri: id(row, "uri")?,
