@@ -58,17 +58,13 @@ cat "$WORK/report.lua" >> "$WORK/trust.lua"
 wrk -t1 -c1 -d2s -s "$WORK/trust.lua" "http://127.0.0.1:$PORT/" >/dev/null
 
 
-declare -A rps p50 p99 errors
 phase() {
   local label=$1
   for r in $(seq 1 "$RUNS"); do
     for name in health trust; do
       if [ $name = health ]; then line=$(run "$WORK/report.lua" /health); else line=$(run "$WORK/trust.lua" /); fi
       echo "$label run $r $name: $line"
-      rps[$label.$name]+="$(field rps "$line") "
-      p50[$label.$name]+="$(field p50_us "$line") "
-      p99[$label.$name]+="$(field p99_us "$line") "
-      errors[$label.$name]+="$(field errors "$line") "
+      record "$label.$name" "$line"
     done
   done
 }
@@ -82,9 +78,7 @@ echo "median of $RUNS runs, $CONNECTIONS connections, $DURATION each:"
 for label in redis-up redis-down; do
   for name in health trust; do
     printf '%-10s %-7s rps=%s p50_us=%s p99_us=%s errors=%s\n' "$label" "$name" \
-      "$(tr ' ' '\n' <<<"${rps[$label.$name]}" | grep . | median)" \
-      "$(tr ' ' '\n' <<<"${p50[$label.$name]}" | grep . | median)" \
-      "$(tr ' ' '\n' <<<"${p99[$label.$name]}" | grep . | median)" \
-      "$(tr ' ' '\n' <<<"${errors[$label.$name]}" | grep . | awk '{s+=$1} END {print s}')"
+      "$(median_of rps "$label.$name")" "$(median_of p50 "$label.$name")" \
+      "$(median_of p99 "$label.$name")" "$(errors_of "$label.$name")"
   done
 done

@@ -40,21 +40,16 @@ write_report_lua "$WORK/report.lua"
 cat "$WORK/report.lua" >> "$WORK/entities.lua"
 
 
-declare -A rps p50 p99
 for r in $(seq 1 "$RUNS"); do
   for name in health entity; do
     if [ $name = health ]; then line=$(run "$WORK/report.lua" /health); else line=$(run "$WORK/entities.lua" /); fi
     echo "run $r $name: $line"
-    rps[$name]+="$(field rps "$line") "
-    p50[$name]+="$(field p50_us "$line") "
-    p99[$name]+="$(field p99_us "$line") "
+    record "$name" "$line"
   done
 done
 echo
 echo "median of $RUNS runs, $CONNECTIONS connections, $DURATION each:"
 for name in health entity; do
   printf '%-8s rps=%s p50_us=%s p99_us=%s\n' "$name" \
-    "$(tr ' ' '\n' <<<"${rps[$name]}" | grep . | median)" \
-    "$(tr ' ' '\n' <<<"${p50[$name]}" | grep . | median)" \
-    "$(tr ' ' '\n' <<<"${p99[$name]}" | grep . | median)"
+    "$(median_of rps "$name")" "$(median_of p50 "$name")" "$(median_of p99 "$name")"
 done

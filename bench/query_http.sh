@@ -87,27 +87,21 @@ for name in path neighbors score trust; do
   } > "$WORK/$name.lua"
 done
 
-declare -A rps p50 p99 errors
 names="health path neighbors score trust"
 for r in $(seq 1 "$RUNS"); do
   for name in $names; do
     if [ "$name" = health ]; then line=$(run "$WORK/report.lua" /health); else line=$(run "$WORK/$name.lua" /); fi
     echo "run $r $name: $line"
-    rps[$name]+="$(field rps "$line") "
-    p50[$name]+="$(field p50_us "$line") "
-    p99[$name]+="$(field p99_us "$line") "
-    errors[$name]+="$(field errors "$line") "
+    record "$name" "$line"
   done
 done
 
 echo
 echo "median of $RUNS runs, $CONNECTIONS connections, $DURATION each:"
-health_rps=$(tr ' ' '\n' <<<"${rps[health]}" | grep . | median)
+health_rps=$(median_of rps health)
 for name in $names; do
-  route_rps=$(tr ' ' '\n' <<<"${rps[$name]}" | grep . | median)
+  route_rps=$(median_of rps "$name")
   printf '%-10s rps=%s (%.0f%% of /health) p50_us=%s p99_us=%s errors=%s\n' "$name" "$route_rps" \
     "$(python3 -c "print(100 * $route_rps / $health_rps)")" \
-    "$(tr ' ' '\n' <<<"${p50[$name]}" | grep . | median)" \
-    "$(tr ' ' '\n' <<<"${p99[$name]}" | grep . | median)" \
-    "$(tr ' ' '\n' <<<"${errors[$name]}" | grep . | awk '{s+=$1} END {print s}')"
+    "$(median_of p50 "$name")" "$(median_of p99 "$name")" "$(errors_of "$name")"
 done

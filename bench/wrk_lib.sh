@@ -28,3 +28,21 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 # The value of FIELD (rps, p50_us, p99_us, errors) in a RESULT line.
 field() { sed -E "s/.*$1=([0-9]+).*/\\1/" <<<"$2"; }
+
+# The runs' figures per route KEY, each a space-separated list.
+declare -A rps p50 p99 errors
+
+# Appends the figures of RESULT line LINE to route KEY: record KEY LINE.
+record() {
+  rps[$1]+="$(field rps "$2") "
+  p50[$1]+="$(field p50_us "$2") "
+  p99[$1]+="$(field p99_us "$2") "
+  errors[$1]+="$(field errors "$2") "
+}
+
+# The median over the runs of one figure (rps, p50 or p99) of route KEY:
+# median_of FIGURE KEY.
+median_of() { local -n figure=$1; tr ' ' '\n' <<<"${figure[$2]}" | grep . | median; }
+
+# The errors of route KEY summed over the runs.
+errors_of() { tr ' ' '\n' <<<"${errors[$1]}" | grep . | awk '{s+=$1} END {print s}'; }
