@@ -171,8 +171,8 @@ pub struct RelationshipEdge {
     pub strength_deviation: u8,
 }
 
-/// Counts of the stored entities, for the network statistics (see
-/// [`Store::entity_census`](crate::Store::entity_census)).
+/// Who the stored entities are and how many are verified, for the network
+/// statistics (see [`Store::entity_census`](crate::Store::entity_census)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntityCensus {
     /// The DID of every stored entity, in no particular order.
