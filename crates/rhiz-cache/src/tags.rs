@@ -11,11 +11,16 @@
 //! before it (found in L2, written by a peer or before a disconnect) needs
 //! the tag times stored in L2, fetched once per tag and then kept.
 
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use moka::notification::RemovalCause;
-use moka::sync::Cache as Moka;
+use foldhash::fast::RandomState;
+
+/// Shards of the clock: invalidations from the applier and checks from
+/// readers of other tags rarely meet on one lock.
+const SHARDS: usize = 16;
 
 /// What this instance knows of a tag.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +30,21 @@ struct TagTime {
     /// Whether `latest` is complete for all time (checked against L2, or
     /// there is no L2) rather than only since the horizon.
     complete: bool,
+}
+
+impl TagTime {
+    fn merged(old: Option<TagTime>, at: u64, complete: bool) -> TagTime {
+        match old {
+            Some(old) => TagTime {
+                latest: old.latest.max(at),
+                complete: old.complete || complete,
+            },
+            None => TagTime {
+                latest: at,
+                complete,
+            },
+        }
+    }
 }
 
 /// The result of judging a value's tags with local knowledge alone.
@@ -38,31 +58,55 @@ pub(crate) enum TagCheck<'a> {
     Unknown(Vec<&'a str>),
 }
 
+type TagMap = HashMap<Box<str>, TagTime, RandomState>;
+
+/// One shard's tag times in two generations. A tag touched again moves to
+/// `current`; when `current` is full, `previous` (tags untouched for a
+/// whole generation) is forgotten and `current` takes its place. Bounded
+/// memory, O(1) per invalidation, and what is forgotten is the oldest.
+#[derive(Default)]
+struct Generations {
+    current: TagMap,
+    previous: TagMap,
+}
+
+impl Generations {
+    fn get(&self, tag: &str) -> Option<TagTime> {
+        self.current
+            .get(tag)
+            .or_else(|| self.previous.get(tag))
+            .copied()
+    }
+
+    /// Forgets `previous`; returns the latest invalidation it knew (0: none).
+    fn rotate(&mut self) -> u64 {
+        let forgotten = std::mem::take(&mut self.current);
+        let previous = std::mem::replace(&mut self.previous, forgotten);
+        previous.values().map(|time| time.latest).max().unwrap_or(0)
+    }
+}
+
 pub(crate) struct TagClock {
-    known: Moka<Arc<str>, TagTime>,
-    horizon: Arc<AtomicU64>,
+    shards: Box<[RwLock<Generations>]>,
+    hasher: RandomState,
+    /// Tags one shard's current generation holds before it rotates.
+    generation: usize,
+    horizon: AtomicU64,
     /// The latest invalidation of any tag known here: values created after
     /// it are judged without looking their tags up (the common case).
     latest_any: AtomicU64,
 }
 
 impl TagClock {
+    /// A clock remembering about `capacity` tags (at least one per shard
+    /// and generation), starting at `horizon`.
     pub(crate) fn new(capacity: u64, horizon: u64) -> Self {
-        let horizon = Arc::new(AtomicU64::new(horizon));
-        let moved = Arc::clone(&horizon);
-        // Forgetting an invalidation time moves the horizon past it, so
-        // values it invalidated are judged against L2 instead of passing.
-        let known = Moka::builder()
-            .max_capacity(capacity)
-            .eviction_listener(move |_, time: TagTime, cause| {
-                if cause == RemovalCause::Size && time.latest != 0 {
-                    moved.fetch_max(time.latest + 1, Ordering::AcqRel);
-                }
-            })
-            .build();
+        let per_generation = capacity / (2 * SHARDS as u64);
         TagClock {
-            known,
-            horizon,
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hasher: RandomState::default(),
+            generation: usize::try_from(per_generation).unwrap_or(usize::MAX).max(1),
+            horizon: AtomicU64::new(horizon),
             latest_any: AtomicU64::new(0),
         }
     }
@@ -74,7 +118,9 @@ impl TagClock {
     /// Starts a new horizon after a (re)subscription: what is known stays
     /// true but is no longer complete.
     pub(crate) fn reset(&self, horizon: u64) {
-        self.known.invalidate_all();
+        for shard in self.shards.iter() {
+            *write(shard) = Generations::default();
+        }
         self.horizon.fetch_max(horizon, Ordering::AcqRel);
     }
 
@@ -88,23 +134,30 @@ impl TagClock {
         self.merge(tag, latest, true);
     }
 
+    fn shard(&self, tag: &str) -> &RwLock<Generations> {
+        let hash = self.hasher.hash_one(tag) as usize;
+        &self.shards[hash % SHARDS]
+    }
+
     fn merge(&self, tag: &str, at: u64, complete: bool) {
         self.latest_any.fetch_max(at, Ordering::AcqRel);
-        self.known
-            .entry(Arc::from(tag))
-            .and_upsert_with(|old| match old {
-                Some(old) => {
-                    let old = old.into_value();
-                    TagTime {
-                        latest: old.latest.max(at),
-                        complete: old.complete || complete,
-                    }
-                }
-                None => TagTime {
-                    latest: at,
-                    complete,
-                },
-            });
+        let mut shard = write(self.shard(tag));
+        if let Some(time) = shard.current.get_mut(tag) {
+            *time = TagTime::merged(Some(*time), at, complete);
+            return;
+        }
+        let old = shard.previous.remove(tag);
+        if shard.current.len() >= self.generation {
+            // Forgetting an invalidation time moves the horizon past it, so
+            // values it invalidated are judged against L2 instead of passing.
+            let forgotten = shard.rotate();
+            if forgotten != 0 {
+                self.horizon.fetch_max(forgotten + 1, Ordering::AcqRel);
+            }
+        }
+        shard
+            .current
+            .insert(Box::from(tag), TagTime::merged(old, at, complete));
     }
 
     /// Judges a value created at `created` carrying `tags`. `needs_l2`: the
@@ -121,7 +174,7 @@ impl TagClock {
         }
         let mut unknown = Vec::new();
         for tag in tags.iter() {
-            match self.known.get(&**tag) {
+            match read(self.shard(tag)).get(tag) {
                 Some(time) if created <= time.latest => return TagCheck::Invalid,
                 Some(time) if time.complete || !needs_l2 => {}
                 None if !needs_l2 => {}
@@ -134,6 +187,20 @@ impl TagClock {
             TagCheck::Unknown(unknown)
         }
     }
+}
+
+/// The shard's maps stay consistent whatever a panicking holder did (each
+/// update is one insert or assignment), so a poisoned lock is used as is.
+fn read(shard: &RwLock<Generations>) -> RwLockReadGuard<'_, Generations> {
+    shard
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write(shard: &RwLock<Generations>) -> RwLockWriteGuard<'_, Generations> {
+    shard
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -162,6 +229,31 @@ mod tests {
         clock.loaded("a", 10);
         assert_eq!(clock.check(&t, 999, true), TagCheck::Valid);
         assert_eq!(clock.check(&t, 10, true), TagCheck::Invalid);
+    }
+
+    #[test]
+    fn forgetting_a_tag_moves_the_horizon_past_its_time() {
+        // One tag per shard and generation: every new tag in a shard
+        // rotates it, so the first tags are forgotten after two rotations.
+        let clock = TagClock::new(2 * SHARDS as u64, 0);
+        for i in 0..40 * SHARDS {
+            clock.invalidated(&format!("tag-{i}"), 100 + i as u64);
+        }
+        assert!(clock.horizon() > 100, "horizon {}", clock.horizon());
+        let t = tags(&["tag-0"]);
+        assert_eq!(clock.check(&t, 50, true), TagCheck::Unknown(vec!["tag-0"]));
+    }
+
+    #[test]
+    fn a_tag_touched_again_survives_a_rotation() {
+        let clock = TagClock::new(4 * SHARDS as u64, 0);
+        let t = tags(&["kept"]);
+        for i in 0..10 * SHARDS {
+            clock.invalidated("kept", 10);
+            clock.invalidated(&format!("tag-{i}"), 5);
+        }
+        assert_eq!(clock.check(&t, 10, false), TagCheck::Invalid);
+        assert_eq!(clock.check(&t, 11, false), TagCheck::Valid);
     }
 
     #[test]
