@@ -441,10 +441,22 @@ impl EventBody {
 
     /// The record of a create or update, as lexicon JSON.
     pub fn record_json(&self) -> Option<Value> {
+        self.record_out()
+            .map(|record| serde_json::to_value(record).expect("a record serializes to JSON"))
+    }
+
+    /// The record of a create or update, borrowed for serializing.
+    fn record_out(&self) -> Option<RecordOut<'_>> {
         match self {
-            Self::RelationshipCreated(r) | Self::RelationshipUpdated(r) => Some(r.to_json()),
-            Self::AttestationCreated(r) | Self::AttestationUpdated(r) => Some(r.to_json()),
-            Self::EntityProfileCreated(r) | Self::EntityProfileUpdated(r) => Some(r.to_json()),
+            Self::RelationshipCreated(r) | Self::RelationshipUpdated(r) => {
+                Some(RecordOut::Relationship(r))
+            }
+            Self::AttestationCreated(r) | Self::AttestationUpdated(r) => {
+                Some(RecordOut::Attestation(r))
+            }
+            Self::EntityProfileCreated(r) | Self::EntityProfileUpdated(r) => {
+                Some(RecordOut::EntityProfile(r))
+            }
             _ => None,
         }
     }
@@ -708,9 +720,18 @@ struct WireOut<'a> {
     priority: Priority,
     source_time: &'a Datetime,
     #[serde(skip_serializing_if = "Option::is_none")]
-    record: Option<Value>,
+    record: Option<RecordOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+}
+
+/// A record borrowed for serializing: its lexicon JSON, written directly.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RecordOut<'a> {
+    Relationship(&'a RelationshipRecord),
+    Attestation(&'a Attestation),
+    EntityProfile(&'a EntityProfile),
 }
 
 /// The flat wire form of an event, owned for deserializing.
@@ -746,7 +767,7 @@ impl Serialize for Event {
             author: &self.author,
             priority: self.priority,
             source_time: &self.source_time,
-            record: self.body.record_json(),
+            record: self.body.record_out(),
             reason,
         }
         .serialize(serializer)

@@ -1,8 +1,12 @@
 //! `net.rhiz.relationship.attestation`: a third party's statement about a relationship.
 
+use serde::Serializer;
 use serde_json::{Map, Value};
 
-use super::validate::{array, closed, closed_enum, integer, serde_via_json, JsonWriter, Object};
+use super::validate::{
+    array, closed, closed_enum, integer, serde_via_json, serialize_via_write_json, JsonWriter,
+    Object,
+};
 use super::{Percent, RecordError};
 use crate::{AtUri, Datetime, Did};
 
@@ -67,16 +71,16 @@ impl Stake {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("amount", self.amount)
-            .put("token", self.token.as_str())
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("amount", self.amount)?
+            .put("token", self.token.as_str())?
             .put_opt(
                 "lockedUntil",
                 self.locked_until.as_ref().map(Datetime::as_str),
-            )
-            .put_opt("slashingRisk", self.slashing_risk)
-            .put_opt("slashed", self.slashed)
+            )?
+            .put_opt("slashingRisk", self.slashing_risk)?
+            .put_opt("slashed", self.slashed)?
             .finish(&self.extra)
     }
 
@@ -166,26 +170,26 @@ impl Attestation {
 
     /// The lexicon JSON, with `$type` and the preserved unknown keys.
     pub fn to_json(&self) -> Value {
-        JsonWriter::new(Some(Self::NSID))
-            .put("targetRelationship", self.target_relationship.as_str())
-            .put("attester", self.attester.as_str())
-            .put("attestationType", self.attestation_type.as_str())
-            .put("confidence", self.confidence)
-            .put_opt("evidence", self.evidence.as_deref())
-            .put_opt("suggestedStrength", self.suggested_strength)
-            .put_opt(
-                "targetFields",
-                self.target_fields
-                    .as_ref()
-                    .map(|f| f.iter().map(|f| f.as_str()).collect::<Vec<_>>()),
-            )
-            .put("createdAt", self.created_at.as_str())
-            .put_opt("stake", self.stake.as_ref().map(Stake::to_json))
+        serde_json::to_value(self).expect("a record serializes to JSON")
+    }
+
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, Some(Self::NSID), KNOWN)?
+            .put("targetRelationship", self.target_relationship.as_str())?
+            .put("attester", self.attester.as_str())?
+            .put("attestationType", self.attestation_type.as_str())?
+            .put("confidence", self.confidence)?
+            .put_opt("evidence", self.evidence.as_deref())?
+            .put_opt("suggestedStrength", self.suggested_strength)?
+            .put_opt("targetFields", self.target_fields.as_deref())?
+            .put("createdAt", self.created_at.as_str())?
+            .put_opt("stake", self.stake.as_ref())?
             .finish(&self.extra)
     }
 }
 
 serde_via_json!(Attestation);
+serialize_via_write_json!(Stake);
 
 #[cfg(test)]
 mod tests {

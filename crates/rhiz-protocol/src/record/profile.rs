@@ -1,5 +1,6 @@
 //! `net.rhiz.entity.profile`: a DID's profile.
 
+use serde::Serializer;
 use serde_json::{Map, Value};
 
 use super::validate::{open_enum, serde_via_json, uri, JsonWriter, Object};
@@ -88,14 +89,18 @@ impl EntityProfile {
 
     /// The lexicon JSON, with `$type` and the preserved unknown keys.
     pub fn to_json(&self) -> Value {
-        JsonWriter::new(Some(Self::NSID))
-            .put("displayName", self.display_name.as_str())
-            .put("entityType", self.entity_type.as_str())
-            .put_opt("bio", self.bio.as_deref())
-            .put_opt("avatarUrl", self.avatar_url.as_deref())
-            .put_opt("verified", self.verified)
-            .put_opt("metadata", self.metadata.clone())
-            .put("createdAt", self.created_at.as_str())
+        serde_json::to_value(self).expect("a record serializes to JSON")
+    }
+
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, Some(Self::NSID), KNOWN)?
+            .put("displayName", self.display_name.as_str())?
+            .put("entityType", self.entity_type.as_str())?
+            .put_opt("bio", self.bio.as_deref())?
+            .put_opt("avatarUrl", self.avatar_url.as_deref())?
+            .put_opt("verified", self.verified)?
+            .put_opt("metadata", self.metadata.as_ref())?
+            .put("createdAt", self.created_at.as_str())?
             .finish(&self.extra)
     }
 

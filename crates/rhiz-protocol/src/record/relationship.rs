@@ -1,9 +1,11 @@
 //! `net.rhiz.relationship.record`: a relationship between two DIDs.
 
+use serde::Serializer;
 use serde_json::{Map, Value};
 
 use super::validate::{
-    array, closed_enum, formatted, open_enum, serde_via_json, JsonWriter, Object,
+    array, closed_enum, formatted, open_enum, serde_via_json, serialize_via_write_json, JsonWriter,
+    Object,
 };
 use super::{Percent, RecordError, RecordErrorKind};
 use crate::{Datetime, Did};
@@ -137,10 +139,10 @@ impl Verification {
         })
     }
 
-    fn to_json(&self) -> Value {
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Attestations(a) => a.to_json(),
-            Self::Verifiers(b) => b.to_json(),
+            Self::Attestations(a) => a.write_json(serializer),
+            Self::Verifiers(b) => b.write_json(serializer),
         }
     }
 }
@@ -190,15 +192,15 @@ impl AttestationSummary {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("consensusScore", self.consensus_score)
-            .put("attestationCount", self.attestation_count)
-            .put_opt("verifyCount", self.verify_count)
-            .put_opt("disputeCount", self.dispute_count)
-            .put("lastUpdated", self.last_updated.as_str())
-            .put_opt("trend", self.trend.map(Trend::as_str))
-            .put_opt("topAttesterReputation", self.top_attester_reputation)
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("consensusScore", self.consensus_score)?
+            .put("attestationCount", self.attestation_count)?
+            .put_opt("verifyCount", self.verify_count)?
+            .put_opt("disputeCount", self.dispute_count)?
+            .put("lastUpdated", self.last_updated.as_str())?
+            .put_opt("trend", self.trend.map(Trend::as_str))?
+            .put_opt("topAttesterReputation", self.top_attester_reputation)?
             .finish(&self.extra)
     }
 }
@@ -242,13 +244,13 @@ impl VerifierSummary {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("consensusScore", self.consensus_score)
-            .put("verifierCount", self.verifier_count)
-            .put("confidence", self.confidence)
-            .put("lastVerified", self.last_verified.as_str())
-            .put_opt("verifiers", self.verifiers.as_ref().map(|v| dids_json(v)))
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("consensusScore", self.consensus_score)?
+            .put("verifierCount", self.verifier_count)?
+            .put("confidence", self.confidence)?
+            .put("lastVerified", self.last_verified.as_str())?
+            .put_opt("verifiers", self.verifiers.as_deref())?
             .finish(&self.extra)
     }
 }
@@ -291,12 +293,12 @@ impl Privacy {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("visibility", self.visibility.as_str())
-            .put("consent", self.consent.as_str())
-            .put_opt("allowDiscovery", self.allow_discovery)
-            .put_opt("allowAttestation", self.allow_attestation)
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("visibility", self.visibility.as_str())?
+            .put("consent", self.consent.as_str())?
+            .put_opt("allowDiscovery", self.allow_discovery)?
+            .put_opt("allowAttestation", self.allow_attestation)?
             .finish(&self.extra)
     }
 
@@ -347,11 +349,11 @@ impl StrengthPoint {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("timestamp", self.timestamp.as_str())
-            .put("strength", self.strength)
-            .put_opt("event", self.event.as_deref())
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("timestamp", self.timestamp.as_str())?
+            .put("strength", self.strength)?
+            .put_opt("event", self.event.as_deref())?
             .finish(&self.extra)
     }
 }
@@ -384,16 +386,11 @@ impl Temporal {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("start", self.start.as_str())
-            .put("lastInteraction", self.last_interaction.as_str())
-            .put_opt(
-                "history",
-                self.history
-                    .as_ref()
-                    .map(|h| h.iter().map(StrengthPoint::to_json).collect::<Vec<_>>()),
-            )
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("start", self.start.as_str())?
+            .put("lastInteraction", self.last_interaction.as_str())?
+            .put_opt("history", self.history.as_deref())?
             .finish(&self.extra)
     }
 }
@@ -421,10 +418,10 @@ impl Signature {
         })
     }
 
-    fn to_json(&self) -> Value {
-        JsonWriter::new(None)
-            .put("did", self.did.as_str())
-            .put("signature", self.signature.as_str())
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, None, Self::KNOWN)?
+            .put("did", self.did.as_str())?
+            .put("signature", self.signature.as_str())?
             .finish(&self.extra)
     }
 }
@@ -523,21 +520,20 @@ impl RelationshipRecord {
 
     /// The lexicon JSON, with `$type` and the preserved unknown keys.
     pub fn to_json(&self) -> Value {
-        JsonWriter::new(Some(Self::NSID))
-            .put("participants", dids_json(&self.participants))
-            .put("type", self.relationship_type.as_str())
-            .put("strength", self.strength)
-            .put("context", self.context.as_str())
-            .put("verification", self.verification.to_json())
-            .put("privacy", self.privacy.to_json())
-            .put("temporal", self.temporal.to_json())
-            .put_opt(
-                "signatures",
-                self.signatures
-                    .as_ref()
-                    .map(|s| s.iter().map(Signature::to_json).collect::<Vec<_>>()),
-            )
-            .put("createdAt", self.created_at.as_str())
+        serde_json::to_value(self).expect("a record serializes to JSON")
+    }
+
+    fn write_json<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JsonWriter::new(serializer, Some(Self::NSID), KNOWN)?
+            .put("participants", &self.participants)?
+            .put("type", self.relationship_type.as_str())?
+            .put("strength", self.strength)?
+            .put("context", self.context.as_str())?
+            .put("verification", &self.verification)?
+            .put("privacy", &self.privacy)?
+            .put("temporal", &self.temporal)?
+            .put_opt("signatures", self.signatures.as_deref())?
+            .put("createdAt", self.created_at.as_str())?
             .finish(&self.extra)
     }
 
@@ -589,6 +585,15 @@ impl RelationshipRecord {
 }
 
 serde_via_json!(RelationshipRecord);
+serialize_via_write_json!(
+    Verification,
+    AttestationSummary,
+    VerifierSummary,
+    Privacy,
+    StrengthPoint,
+    Temporal,
+    Signature,
+);
 
 fn participants(value: &Value, path: &str) -> Result<[Did; 2], RecordError> {
     let dids = array(value, path, 2, Some(2), |v, p| {
@@ -611,10 +616,6 @@ fn participants(value: &Value, path: &str) -> Result<[Did; 2], RecordError> {
         ));
     }
     Ok([a, b])
-}
-
-fn dids_json(dids: &[Did]) -> Value {
-    Value::Array(dids.iter().map(|d| Value::from(d.as_str())).collect())
 }
 
 #[cfg(test)]

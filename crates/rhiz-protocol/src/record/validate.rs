@@ -7,6 +7,8 @@
 
 use std::str::FromStr;
 
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::error::{RecordError, RecordErrorKind};
@@ -375,44 +377,65 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Builds the JSON of a record or nested object: known fields in order,
-/// then the preserved unknown ones.
-pub(crate) struct JsonWriter {
-    map: Map<String, Value>,
+/// Writes a record or nested object to a serializer as a JSON map: known
+/// fields in order, then the preserved unknown ones. Streaming: nothing is
+/// built on the way, so encoding a record costs what writing it does.
+pub(crate) struct JsonWriter<M> {
+    map: M,
+    known: &'static [&'static str],
+    /// Whether `$type` was written first (then it is a known key).
+    typed: bool,
 }
 
-impl JsonWriter {
-    /// Starts an object, with `$type` first when given.
-    pub(crate) fn new(record_type: Option<&str>) -> Self {
-        let mut map = Map::new();
+impl<M: SerializeMap> JsonWriter<M> {
+    /// Starts an object of the type whose `known` keys are given, with
+    /// `$type` first when `record_type` is given.
+    pub(crate) fn new<S>(
+        serializer: S,
+        record_type: Option<&str>,
+        known: &'static [&'static str],
+    ) -> Result<Self, M::Error>
+    where
+        S: Serializer<SerializeMap = M, Ok = M::Ok, Error = M::Error>,
+    {
+        let mut map = serializer.serialize_map(None)?;
         if let Some(t) = record_type {
-            map.insert("$type".to_owned(), Value::String(t.to_owned()));
+            map.serialize_entry("$type", t)?;
         }
-        Self { map }
+        Ok(Self {
+            map,
+            known,
+            typed: record_type.is_some(),
+        })
     }
 
-    /// Sets `key`.
-    pub(crate) fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.map.insert(key.to_owned(), value.into());
-        self
+    /// Writes `key`.
+    pub(crate) fn put<T: Serialize>(mut self, key: &str, value: T) -> Result<Self, M::Error> {
+        self.map.serialize_entry(key, &value)?;
+        Ok(self)
     }
 
-    /// Sets `key` when `value` is `Some`.
-    pub(crate) fn put_opt<T: Into<Value>>(self, key: &str, value: Option<T>) -> Self {
+    /// Writes `key` when `value` is `Some`.
+    pub(crate) fn put_opt<T: Serialize>(
+        self,
+        key: &str,
+        value: Option<T>,
+    ) -> Result<Self, M::Error> {
         match value {
             Some(v) => self.put(key, v),
-            None => self,
+            None => Ok(self),
         }
     }
 
-    /// Adds the preserved unknown entries, never overwriting a known field.
-    pub(crate) fn finish(mut self, extra: &Map<String, Value>) -> Value {
+    /// Writes the preserved unknown entries, never one with a known key.
+    pub(crate) fn finish(mut self, extra: &Map<String, Value>) -> Result<M::Ok, M::Error> {
         for (k, v) in extra {
-            if !self.map.contains_key(k) {
-                self.map.insert(k.clone(), v.clone());
+            let written = self.known.contains(&k.as_str()) || (self.typed && k == "$type");
+            if !written {
+                self.map.serialize_entry(k, v)?;
             }
         }
-        Value::Object(self.map)
+        self.map.end()
     }
 }
 
@@ -553,15 +576,26 @@ macro_rules! closed_enum {
 }
 pub(crate) use closed_enum;
 
-/// Implements serde for a record type through its `to_json`/`from_json`, so
-/// the serialized form is the lexicon JSON and deserializing validates.
+/// Implements `Serialize` through the type's `write_json`, which writes
+/// the lexicon JSON with a [`JsonWriter`].
+macro_rules! serialize_via_write_json {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            impl serde::Serialize for $name {
+                fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    self.write_json(serializer)
+                }
+            }
+        )+
+    };
+}
+pub(crate) use serialize_via_write_json;
+
+/// Implements serde for a record type: the serialized form is the lexicon
+/// JSON, and deserializing validates through its `from_json`.
 macro_rules! serde_via_json {
     ($name:ident) => {
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                self.to_json().serialize(serializer)
-            }
-        }
+        $crate::record::validate::serialize_via_write_json!($name);
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
