@@ -1,6 +1,6 @@
 //! [`RedisStreamsEventLog`]: the [`EventLog`] on Redis Streams.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -9,12 +9,12 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::streams::StreamInfoConsumersReply;
 use ::redis::Value;
 use async_trait::async_trait;
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard};
 
 use super::lease::{ApplyLease, LeaseOptions};
 use super::scripts::{self, Script};
 use super::{dead_letter, fenced, millis, pending_event, seq_of, sid_of, Described};
-use crate::event::to_micros;
+use crate::event::{from_micros, to_micros};
 use crate::{
     AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, Lane, LogCounts, NewEvent,
     StoredEvent,
@@ -25,6 +25,14 @@ type Entry = (String, Vec<Vec<u8>>);
 
 /// The consumer group every process reads the stream in.
 const GROUP: &str = "apply";
+
+/// Most entries the lease holder's appends let wait in [`Delivered`]
+/// besides the append at hand: beyond it, appends leave new entries to
+/// [`EventLog::follow`]'s reads.
+const DELIVERED_MAX: usize = 8_192;
+
+/// Lane indices as the stream's `l` field holds them.
+const LANE_FIELDS: [&str; 4] = ["0", "1", "2", "3"];
 
 /// Options of the Redis Streams log.
 #[derive(Debug, Clone)]
@@ -119,6 +127,19 @@ impl Keys {
     }
 }
 
+/// Entries Redis handed to this consumer that the caller of
+/// [`EventLog::follow`] has not taken yet.
+#[derive(Default)]
+struct Delivered {
+    /// The lease token appends take delivery under: set when following
+    /// starts under it (after the takeover's claims), cleared by the next
+    /// takeover, whose claims cover whatever is left here.
+    token: Option<u64>,
+    /// In log order. An entry that does not decode is reported by the
+    /// follow that takes it, as a read would report it.
+    events: VecDeque<Result<StoredEvent, EventsError>>,
+}
+
 struct Scripts {
     append: Script,
     ack: Script,
@@ -148,6 +169,11 @@ pub struct RedisStreamsEventLog {
     /// Event id and lane of the pending events this log appended or handed
     /// out, so an acknowledgement need not read the entries back.
     handed: Mutex<HashMap<u64, (String, Lane)>>,
+    /// Events the lease holder's own appends handed to it in Redis, in log
+    /// order, until [`EventLog::follow`] hands them to the caller. Locked
+    /// across every call that hands entries over, so they reach the caller
+    /// in the order Redis handed them.
+    delivered: AsyncMutex<Delivered>,
     last_trim: Mutex<Instant>,
     closed: AtomicBool,
 }
@@ -217,6 +243,7 @@ impl RedisStreamsEventLog {
             options,
             fence: OnceLock::new(),
             handed: Mutex::new(HashMap::new()),
+            delivered: AsyncMutex::new(Delivered::default()),
             last_trim: Mutex::new(Instant::now()),
             closed: AtomicBool::new(false),
         })
@@ -436,6 +463,61 @@ impl RedisStreamsEventLog {
         Ok(found)
     }
 
+    /// [`Delivered`], locked, and the lease token when this log follows
+    /// under the lease it holds and has room for more: then an append takes
+    /// delivery of its new entries.
+    async fn delivering(&self) -> Option<(AsyncMutexGuard<'_, Delivered>, u64)> {
+        let Ok((_, Some(token))) = self.token() else {
+            return None;
+        };
+        let delivered = self.delivered.lock().await;
+        (delivered.token == Some(token) && delivered.events.len() < DELIVERED_MAX)
+            .then_some((delivered, token))
+    }
+
+    /// Takes at most `limit` entries: those appends took delivery of, else
+    /// a read of entries no consumer had. With none, also returns the
+    /// stream's last generated id to wait on.
+    async fn take(&self, limit: usize) -> Result<(String, Vec<StoredEvent>), EventsError> {
+        let (_, held) = self.token()?;
+        let mut delivered = self.delivered.lock().await;
+        if delivered.token != held {
+            *delivered = Delivered {
+                token: held,
+                events: VecDeque::new(),
+            };
+        }
+        if !delivered.events.is_empty() {
+            let n = limit.min(delivered.events.len());
+            let events = delivered.events.drain(..n).collect::<Result<_, _>>()?;
+            return Ok((String::new(), events));
+        }
+        let (last, described) = self.read(limit).await?;
+        let events = described
+            .into_iter()
+            .map(pending_event)
+            .collect::<Result<_, _>>()?;
+        Ok((last, events))
+    }
+
+    /// Waits up to `wait` for an entry after `last` (on the blocking
+    /// connection).
+    async fn wait_for_appends(&self, last: &str, wait: Duration) -> Result<(), EventsError> {
+        let mut blocking = self.blocking.clone();
+        let _: Value = ::redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(millis(wait).max(1))
+            .arg("STREAMS")
+            .arg(&self.keys.stream)
+            .arg(last)
+            .query_async(&mut blocking)
+            .await
+            .map_err(redis_error("waiting for new events"))?;
+        Ok(())
+    }
+
     fn handed(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, Lane)>> {
         self.handed.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -474,49 +556,88 @@ impl RedisStreamsEventLog {
 
 #[async_trait]
 impl EventLog for RedisStreamsEventLog {
+    /// Appends in one script. When this log follows under the lease it
+    /// holds, the same script hands it the new entries (and any no consumer
+    /// had yet), kept in [`Delivered`] for [`EventLog::follow`]: the holder
+    /// does not read its own appends back.
     async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EventsError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args: Vec<Vec<u8>> = Vec::with_capacity(2 + events.len() * 5);
-        args.push(GROUP.into());
-        args.push(self.retention_ms().to_string().into_bytes());
-        let known: Vec<(String, Lane)> = events.iter().map(|e| (e.id.clone(), e.lane)).collect();
-        for e in events {
-            args.push(e.id.into_bytes());
-            args.push(e.key.into_bytes());
-            args.push(e.lane.index().to_string().into_bytes());
-            args.push(e.event_type.into_bytes());
-            args.push(e.payload);
+        let delivering = self.delivering().await;
+        let (token, room) = match &delivering {
+            Some((delivered, token)) => (token.to_string(), DELIVERED_MAX - delivered.events.len()),
+            None => (String::new(), 0),
+        };
+        let (retention, room) = (self.retention_ms().to_string(), room.to_string());
+        let mut args: Vec<&[u8]> = Vec::with_capacity(5 + events.len() * 5);
+        args.extend([
+            GROUP.as_bytes(),
+            retention.as_bytes(),
+            self.consumer.as_bytes(),
+            token.as_bytes(),
+            room.as_bytes(),
+        ]);
+        for e in &events {
+            args.extend([
+                e.id.as_bytes(),
+                e.key.as_bytes(),
+                LANE_FIELDS[e.lane.index()].as_bytes(),
+                e.event_type.as_bytes(),
+                e.payload.as_slice(),
+            ]);
         }
         let k = &self.keys;
-        let sids: Vec<String> = self
+        let (at, handed_over, earlier, sids): (i64, bool, Vec<Entry>, Vec<String>) = self
             .scripts
             .append
             .run(
                 &mut self.conn()?,
-                &[&k.stream, &k.ids, &k.applied, &k.lanes],
+                &[&k.stream, &k.ids, &k.applied, &k.lanes, &k.lease],
                 &args,
                 "appending events",
             )
             .await?;
-        // With a lease, an instance applies only what it follows or claims:
-        // remembering its appends would keep those another instance applies.
-        let leased = self.fence.get().is_some();
-        let mut handed = self.handed();
-        sids.iter()
-            .zip(known)
-            .map(|(sid, known)| {
-                if sid.is_empty() {
-                    return Ok(AppendOutcome::Duplicate);
-                }
-                let seq = seq_of(sid)?;
-                if !leased {
-                    handed.insert(seq, known);
-                }
-                Ok(AppendOutcome::Appended { seq })
+        let outcomes = sids
+            .iter()
+            .map(|sid| match sid.as_str() {
+                "" => Ok(AppendOutcome::Duplicate),
+                sid => Ok(AppendOutcome::Appended { seq: seq_of(sid)? }),
             })
-            .collect()
+            .collect::<Result<Vec<_>, EventsError>>()?;
+        let appended = events
+            .into_iter()
+            .zip(&outcomes)
+            .filter_map(|(e, o)| match o {
+                AppendOutcome::Appended { seq } => Some((*seq, e)),
+                AppendOutcome::Duplicate => None,
+            });
+        match delivering {
+            Some((mut delivered, _)) => {
+                delivered.events.extend(
+                    earlier
+                        .into_iter()
+                        .map(|(sid, fields)| pending_event((sid, fields, 1, None))),
+                );
+                if handed_over {
+                    let enqueued_at = from_micros(at);
+                    delivered
+                        .events
+                        .extend(appended.map(|(seq, e)| Ok(appended_event(seq, e, enqueued_at))));
+                }
+            }
+            // With a lease, an instance applies only what it follows or
+            // claims: remembering its appends would keep those another
+            // instance applies.
+            None if self.fence.get().is_none() => {
+                let mut handed = self.handed();
+                for (seq, e) in appended {
+                    handed.insert(seq, (e.id, e.lane));
+                }
+            }
+            None => {}
+        }
+        Ok(outcomes)
     }
 
     async fn pending(&self, after_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
@@ -719,6 +840,7 @@ impl EventLog for RedisStreamsEventLog {
         if after_seq == 0 {
             // A takeover: what was handed out before is claimed again now.
             self.handed().clear();
+            *self.delivered.lock().await = Delivered::default();
             self.wait_for_idle_consumers().await?;
         }
         let mut cursor = if after_seq == 0 {
@@ -756,28 +878,31 @@ impl EventLog for RedisStreamsEventLog {
             return Ok(Vec::new());
         }
         self.trim_if_due().await;
-        let (last, mut described) = self.read(limit).await?;
-        if described.is_empty() && !wait.is_zero() {
-            let mut blocking = self.blocking.clone();
-            let _: Value = ::redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(1)
-                .arg("BLOCK")
-                .arg(millis(wait).max(1))
-                .arg("STREAMS")
-                .arg(&self.keys.stream)
-                .arg(&last)
-                .query_async(&mut blocking)
-                .await
-                .map_err(redis_error("waiting for new events"))?;
-            described = self.read(limit).await?.1;
+        let (last, mut events) = self.take(limit).await?;
+        if events.is_empty() && !wait.is_zero() {
+            self.wait_for_appends(&last, wait).await?;
+            events = self.take(limit).await?.1;
         }
-        self.remember(described.into_iter().map(pending_event).collect())
+        self.remember(Ok(events))
     }
 
     async fn close(&self) -> Result<(), EventsError> {
         self.closed.store(true, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// An event as just appended: pending, never attempted.
+fn appended_event(seq: u64, event: NewEvent, enqueued_at: SystemTime) -> StoredEvent {
+    StoredEvent {
+        seq,
+        event,
+        enqueued_at,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+        updated_at: enqueued_at,
+        state: EventState::Pending,
     }
 }
 
@@ -794,4 +919,96 @@ fn default_consumer() -> String {
         std::process::id(),
         rand::random::<u32>()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis_url() -> String {
+        std::env::var("RHIZ_TEST_REDIS_URL")
+            .expect("RHIZ_TEST_REDIS_URL must name a real Redis, e.g. redis://127.0.0.1:6379/")
+    }
+
+    async fn log(prefix: &str, consumer: &str) -> RedisStreamsEventLog {
+        let options = RedisLogOptions {
+            prefix: prefix.to_owned(),
+            consumer: Some(consumer.to_owned()),
+            ..RedisLogOptions::default()
+        };
+        RedisStreamsEventLog::connect(&redis_url(), options)
+            .await
+            .expect("the test Redis is reachable")
+    }
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            id: id.to_owned(),
+            key: "k".into(),
+            lane: Lane::Normal,
+            event_type: "t".into(),
+            payload: id.as_bytes().to_vec(),
+        }
+    }
+
+    fn ids(events: &[StoredEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.event.id.as_str()).collect()
+    }
+
+    /// A log holding its lease and following, and another instance's log.
+    async fn holder_and_other(
+        test: &str,
+    ) -> (RedisStreamsEventLog, ApplyLease, RedisStreamsEventLog) {
+        let prefix = format!("rhiz-events-test:{test}:{:016x}", rand::random::<u64>());
+        let holder = log(&prefix, "holder").await;
+        let lease = holder.lease(LeaseOptions::default()).unwrap();
+        lease.acquired().await;
+        assert!(holder.follow(10, Duration::ZERO).await.unwrap().is_empty());
+        (holder, lease, log(&prefix, "other").await)
+    }
+
+    #[tokio::test]
+    async fn the_holder_takes_delivery_of_its_appends_after_entries_no_one_had() {
+        let (holder, _lease, other) = holder_and_other("delivery").await;
+        other.append(vec![event("a1"), event("a2")]).await.unwrap();
+        let outcomes = holder
+            .append(vec![event("h1"), event("a1"), event("h2")])
+            .await
+            .unwrap();
+        assert_eq!(outcomes[1], AppendOutcome::Duplicate);
+
+        let mut conn = holder.conn.clone();
+        let pending: ::redis::streams::StreamPendingReply = ::redis::cmd("XPENDING")
+            .arg(&holder.keys.stream)
+            .arg(GROUP)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(pending.count(), 4, "all four handed to the holder in Redis");
+        let taken = holder.follow(10, Duration::ZERO).await.unwrap();
+        assert_eq!(ids(&taken), ["a1", "a2", "h1", "h2"], "in log order");
+        assert!(taken.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert!(taken.iter().all(|e| e.attempts == 0));
+        assert!(
+            holder.follow(10, Duration::ZERO).await.unwrap().is_empty(),
+            "the group's last delivered id moved past the holder's appends"
+        );
+        holder
+            .ack(taken.iter().map(|e| e.seq).collect())
+            .await
+            .unwrap();
+        assert_eq!(holder.counts().await.unwrap().pending_total(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_takeover_claims_what_appends_delivered_but_follow_did_not_hand_out() {
+        let (holder, _lease, _other) = holder_and_other("delivered-claim").await;
+        holder.append(vec![event("h1"), event("h2")]).await.unwrap();
+        let claimed = holder.claim_pending(0, 10).await.unwrap();
+        assert_eq!(ids(&claimed), ["h1", "h2"]);
+        assert!(
+            holder.follow(10, Duration::ZERO).await.unwrap().is_empty(),
+            "claimed events are not handed out a second time"
+        );
+    }
 }

@@ -52,72 +52,129 @@ local function describe(entries)
 end
 "#;
 
-/// KEYS: stream, ids, applied, lanes. ARGV: group (unused), retention ms,
-/// then id, key, lane, type, payload per event. Returns one stream id per
-/// event, `''` for a duplicate.
+/// KEYS: stream, ids, applied, lanes, lease. ARGV: group, retention ms,
+/// consumer, token, room, then id, key, lane, type, payload per event.
+/// Appends the events whose id is neither pending, dead nor applied within
+/// the retention, checking and recording ids a chunk at a time.
+///
+/// With the lease's token (`''`: none), also hands this consumer what an
+/// `XREADGROUP >` would: first the entries no consumer had yet (at most
+/// `room`), then, if those were all of them, its own new entries, which
+/// are put in its pending list (`XCLAIM … FORCE`, first delivery) and mark
+/// the group's last delivered id (`LASTID`) without being read back. The
+/// lease holder so takes delivery of its appends in the same script, and
+/// the same fsync, that writes them.
+///
+/// Returns enqueued-at µs, 1 if the new entries were handed over (else 0),
+/// the earlier entries handed over (stream id and fields), and one stream
+/// id per event (`''` for a duplicate).
 pub(crate) const APPEND: &str = r#"
 local now = now_us()
 local cutoff = now / 1000 - tonumber(ARGV[2])
 local at = fmt(now)
-local out, added = {}, {0, 0, 0, 0}
-for b = 3, #ARGV, 5 do
-  local id = ARGV[b]
-  local seen = redis.call('HEXISTS', KEYS[2], id) == 1
-  if not seen then
-    local applied = redis.call('ZSCORE', KEYS[3], id)
-    seen = applied and tonumber(applied) >= cutoff
-  end
-  if seen then
-    out[#out + 1] = ''
-  else
-    local sid = redis.call('XADD', KEYS[1], '*', 'i', id, 'k', ARGV[b + 1], 'l', ARGV[b + 2],
-      't', ARGV[b + 3], 'p', ARGV[b + 4], 'a', at)
-    redis.call('HSET', KEYS[2], id, sid)
-    local lane = tonumber(ARGV[b + 2]) + 1
-    added[lane] = added[lane] + 1
-    out[#out + 1] = sid
+local room = tonumber(ARGV[5])
+local earlier, deliver = {}, ARGV[4] ~= '' and not fenced(KEYS[5], ARGV[4])
+if deliver then
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[1], '>')
+  if r then earlier = r[1][2] end
+  deliver = #earlier < room
+end
+local seen = {}
+for c = 6, #ARGV, 5000 do
+  local ids = {}
+  for b = c, math.min(c + 4999, #ARGV), 5 do ids[#ids + 1] = ARGV[b] end
+  local pending = redis.call('HMGET', KEYS[2], unpack(ids))
+  local applied = redis.call('ZMSCORE', KEYS[3], unpack(ids))
+  for j, id in ipairs(ids) do
+    if pending[j] or (applied[j] and tonumber(applied[j]) >= cutoff) then seen[id] = true end
   end
 end
+local sids, recorded, new, added = {}, {}, {}, {0, 0, 0, 0}
+local function flush()
+  if #new == 0 then return end
+  redis.call('HSET', KEYS[2], unpack(recorded))
+  if deliver then
+    local claim = {'XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0}
+    for j, sid in ipairs(new) do claim[5 + j] = sid end
+    for _, option in ipairs({'RETRYCOUNT', 1, 'FORCE', 'JUSTID', 'LASTID', new[#new]}) do
+      claim[#claim + 1] = option
+    end
+    redis.call(unpack(claim))
+  end
+  recorded, new = {}, {}
+end
+for b = 6, #ARGV, 5 do
+  local id = ARGV[b]
+  if seen[id] then
+    sids[#sids + 1] = ''
+  else
+    seen[id] = true
+    local sid = redis.call('XADD', KEYS[1], '*', 'i', id, 'k', ARGV[b + 1], 'l', ARGV[b + 2],
+      't', ARGV[b + 3], 'p', ARGV[b + 4], 'a', at)
+    sids[#sids + 1] = sid
+    recorded[#recorded + 1] = id
+    recorded[#recorded + 1] = sid
+    new[#new + 1] = sid
+    local lane = tonumber(ARGV[b + 2]) + 1
+    added[lane] = added[lane] + 1
+    if #new == 1000 then flush() end
+  end
+end
+flush()
 for l = 1, 4 do
   if added[l] > 0 then redis.call('HINCRBY', KEYS[4], l - 1, added[l]) end
 end
-return out
+return {at, deliver and 1 or 0, earlier, sids}
 "#;
 
 /// KEYS: stream, failures, ids, applied, lanes, lease. ARGV: group, token,
 /// retention ms, then stream id, event id, lane per event (an empty event id
 /// when the caller does not know it: read from the entry then). Settles the
-/// events still pending (`ids` maps their event id to their stream id):
-/// acknowledges and deletes their entries, so the stream only holds
-/// unsettled events, and remembers their ids as applied. Returns how many.
+/// events still pending (`ids` maps their event id to their stream id), a
+/// chunk of 1,000 at a time: acknowledges and deletes their entries, so the
+/// stream only holds unsettled events, and remembers their ids as applied.
+/// Returns how many.
 pub(crate) const ACK: &str = r#"
 if fenced(KEYS[6], ARGV[2]) then return -1 end
 local now_ms = fmt(math.floor(now_us() / 1000))
-local sids, ids, scored, removed, settled = {}, {}, {}, {0, 0, 0, 0}, 0
-local function flush()
-  if #sids == 0 then return end
-  redis.call('XACK', KEYS[1], ARGV[1], unpack(sids))
-  redis.call('XDEL', KEYS[1], unpack(sids))
-  redis.call('HDEL', KEYS[2], unpack(sids))
-  redis.call('HDEL', KEYS[3], unpack(ids))
+local failing = redis.call('HLEN', KEYS[2]) > 0
+local removed, settled = {0, 0, 0, 0}, 0
+local function settle(sids, ids, lanes)
+  if #ids == 0 then return end
+  local current = redis.call('HMGET', KEYS[3], unpack(ids))
+  local done, done_ids, scored = {}, {}, {}
+  for j, id in ipairs(ids) do
+    if current[j] == sids[j] then
+      done[#done + 1] = sids[j]
+      done_ids[#done_ids + 1] = id
+      scored[#scored + 1] = now_ms
+      scored[#scored + 1] = id
+      local l = tonumber(lanes[j]) + 1
+      removed[l] = removed[l] + 1
+    end
+  end
+  if #done == 0 then return end
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(done))
+  redis.call('XDEL', KEYS[1], unpack(done))
+  if failing then redis.call('HDEL', KEYS[2], unpack(done)) end
+  redis.call('HDEL', KEYS[3], unpack(done_ids))
   redis.call('ZADD', KEYS[4], unpack(scored))
-  sids, ids, scored = {}, {}, {}
+  settled = settled + #done
 end
-for b = 4, #ARGV, 3 do
-  local sid, id, lane = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-  if id == '' then
-    local e = redis.call('XRANGE', KEYS[1], sid, sid)
-    if #e > 0 then id, lane = field(e[1][2], 'i'), field(e[1][2], 'l') end
+for c = 4, #ARGV, 3000 do
+  local sids, ids, lanes = {}, {}, {}
+  for b = c, math.min(c + 2999, #ARGV), 3 do
+    local sid, id, lane = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    if id == '' then
+      local e = redis.call('XRANGE', KEYS[1], sid, sid)
+      if #e > 0 then id, lane = field(e[1][2], 'i'), field(e[1][2], 'l') end
+    end
+    if id ~= '' then
+      sids[#sids + 1], ids[#ids + 1], lanes[#lanes + 1] = sid, id, lane
+    end
   end
-  if id ~= '' and redis.call('HGET', KEYS[3], id) == sid then
-    sids[#sids + 1], ids[#ids + 1] = sid, id
-    scored[#scored + 1], scored[#scored + 2] = now_ms, id
-    local l = tonumber(lane) + 1
-    removed[l], settled = removed[l] + 1, settled + 1
-    if #sids >= 1000 then flush() end
-  end
+  settle(sids, ids, lanes)
 end
-flush()
 for l = 1, 4 do
   if removed[l] > 0 then redis.call('HINCRBY', KEYS[5], l - 1, -removed[l]) end
 end
