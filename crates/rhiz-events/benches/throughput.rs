@@ -8,11 +8,15 @@
 //! With the argument `redis`, measures the Redis Streams log instead, on the
 //! Redis named by `RHIZ_TEST_REDIS_URL`: the pipeline with an apply lease
 //! (the several-instances shape) and without, against raw pipelined `XADD`s
-//! of the same payloads in batches of the same size.
+//! of the same payloads in batches of the same size. With `redis fsync`, on
+//! a private `redis-server` (from `PATH`) that the benchmark starts with
+//! `appendonly yes` and `appendfsync always` in a temporary directory under
+//! the target directory, on a free port, and stops at the end.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -255,22 +259,93 @@ fn redis_url() -> String {
         .expect("RHIZ_TEST_REDIS_URL must name the Redis to benchmark against")
 }
 
+/// A private `redis-server` that writes every accepted change to disk
+/// before replying (`appendonly yes`, `appendfsync always`, no snapshots);
+/// stopped when dropped.
+struct FsyncRedis {
+    server: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl FsyncRedis {
+    /// Starts it in a temporary directory under the target directory (a
+    /// real disk, where `/tmp` may be memory) and waits until it answers.
+    fn start(rt: &tokio::runtime::Runtime) -> Self {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is on PATH");
+        let redis = Self {
+            server,
+            url: format!("redis://127.0.0.1:{port}/"),
+            dir,
+        };
+        rt.block_on(redis.answering());
+        println!(
+            "private redis-server at {} (appendfsync always) in {}",
+            redis.url,
+            redis.dir.path().display()
+        );
+        redis
+    }
+
+    async fn answering(&self) {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        for _ in 0..100 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the private redis-server at {} did not answer", self.url);
+    }
+}
+
+impl Drop for FsyncRedis {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
 /// A Redis log on a key prefix of its own, and that prefix.
-async fn open_redis() -> (Arc<RedisStreamsEventLog>, String) {
+async fn open_redis(url: &str) -> (Arc<RedisStreamsEventLog>, String) {
     let prefix = format!("rhiz-events-bench:{:016x}", rand::random::<u64>());
     let options = RedisLogOptions {
         prefix: prefix.clone(),
         ..RedisLogOptions::default()
     };
-    let log = RedisStreamsEventLog::connect(&redis_url(), options)
-        .await
-        .unwrap();
+    let log = RedisStreamsEventLog::connect(url, options).await.unwrap();
     (Arc::new(log), prefix)
 }
 
 /// Deletes every key of a benchmark run.
-async fn drop_keys(pattern: String) {
-    let mut conn = redis::Client::open(redis_url())
+async fn drop_keys(url: &str, pattern: String) {
+    let mut conn = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
         .await
@@ -290,23 +365,23 @@ async fn drop_keys(pattern: String) {
 }
 
 /// The pipeline on the Redis Streams log, with or without an apply lease.
-async fn redis_pipeline(events: usize, with_lease: bool) -> f64 {
-    let (log, prefix) = open_redis().await;
+async fn redis_pipeline(url: &str, events: usize, with_lease: bool) -> f64 {
+    let (log, prefix) = open_redis(url).await;
     let lease = with_lease.then(|| log.lease(LeaseOptions::default()).unwrap());
     let rate = drive_pipeline(log, lease, events).await;
-    drop_keys(format!("{{{prefix}}}:*")).await;
+    drop_keys(url, format!("{{{prefix}}}:*")).await;
     rate
 }
 
 /// Raw pipelined `XADD`s of the same fields and payloads, one round trip
 /// per `BATCH`, by `PRODUCERS` concurrent tasks: what the log's scripts,
 /// idempotency, reads and acknowledgements are measured against.
-async fn raw_xadd(events: usize) -> f64 {
+async fn raw_xadd(url: &str, events: usize) -> f64 {
     let stream = format!("rhiz-events-bench-raw:{:016x}", rand::random::<u64>());
     // As patient as the log's own connection (an fsync can stall a reply).
     let config = redis::AsyncConnectionConfig::new()
         .set_response_timeout(Some(RedisLogOptions::default().response_timeout));
-    let conn = redis::Client::open(redis_url())
+    let conn = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -349,17 +424,17 @@ async fn raw_xadd(events: usize) -> f64 {
         p.await.unwrap();
     }
     let rate = events as f64 / began.elapsed().as_secs_f64();
-    drop_keys(stream).await;
+    drop_keys(url, stream).await;
     rate
 }
 
 /// The Redis measurements: one line per run, then the medians.
-fn redis_main(rt: &tokio::runtime::Runtime, events: usize, runs: usize) {
+fn redis_main(rt: &tokio::runtime::Runtime, url: &str, events: usize, runs: usize) {
     let (mut leased, mut plain, mut raw, mut ratios) = (vec![], vec![], vec![], vec![]);
     for run in 1..=runs {
-        let r = rt.block_on(raw_xadd(events));
-        let l = rt.block_on(redis_pipeline(events, true));
-        let p = rt.block_on(redis_pipeline(events, false));
+        let r = rt.block_on(raw_xadd(url, events));
+        let l = rt.block_on(redis_pipeline(url, events, true));
+        let p = rt.block_on(redis_pipeline(url, events, false));
         println!(
             "run {run}: redis pipeline with lease {l:.0} ev/s, without lease {p:.0} ev/s, raw pipelined XADD {r:.0} ev/s (ratio {:.2})",
             l / r
@@ -370,11 +445,11 @@ fn redis_main(rt: &tokio::runtime::Runtime, events: usize, runs: usize) {
         ratios.push(l / r);
     }
     println!(
-        "median of {runs}: redis pipeline with lease {:.0} ev/s; without lease {:.0} ev/s; raw pipelined XADD {:.0} ev/s; ratio {:.2}",
-        median(leased),
-        median(plain),
-        median(raw),
-        median(ratios)
+        "median (range) of {runs}: redis pipeline with lease {} ev/s; without lease {} ev/s; raw pipelined XADD {} ev/s; ratio {}",
+        spread(leased, 0),
+        spread(plain, 0),
+        spread(raw, 0),
+        spread(ratios, 2)
     );
 }
 
@@ -479,6 +554,17 @@ async fn steady_latency(rate: u64, seconds: u64) -> (Duration, Duration, Duratio
     (at(0.5), at(0.99), *latencies.last().unwrap())
 }
 
+/// `median (min–max)` of `v`, with `decimals` decimals.
+fn spread(mut v: Vec<f64>, decimals: usize) -> String {
+    v.sort_by(|a, b| a.total_cmp(b));
+    format!(
+        "{:.decimals$} ({:.decimals$}–{:.decimals$})",
+        v[v.len() / 2],
+        v[0],
+        v[v.len() - 1]
+    )
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -498,7 +584,12 @@ fn main() {
     let seconds = arg("seconds", 5);
     let rt = tokio::runtime::Runtime::new().unwrap();
     if std::env::args().any(|a| a == "redis") {
-        redis_main(&rt, events, runs);
+        if std::env::args().any(|a| a == "fsync") {
+            let redis = FsyncRedis::start(&rt);
+            redis_main(&rt, &redis.url, events, runs);
+        } else {
+            redis_main(&rt, &redis_url(), events, runs);
+        }
         return;
     }
     let (mut pipe, mut raw, mut ratios, mut file, mut logs) =
