@@ -66,7 +66,8 @@ impl LeaseOptions {
 /// the lease checks the token atomically in every state change (acknowledge,
 /// failure, dead letter, claim, read), so a holder that stalled past its TTL
 /// cannot change anything once another instance took over: its calls fail
-/// with [`EventsError::LeaseLost`].
+/// with [`EventsError::LeaseLost`]. Its appends still succeed, as any
+/// instance's do, but no longer hand it their entries.
 ///
 /// Give it to [`PipelineBuilder::lease`](crate::PipelineBuilder::lease);
 /// [`ApplyLease::token`] is there for the apply step to fence its own

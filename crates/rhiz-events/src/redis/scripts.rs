@@ -6,7 +6,8 @@
 //! `KEYS[1]` is the stream, `KEYS[2]` the failures hash, `ARGV[1]` the
 //! consumer group; a fenced script takes the lease key and the caller's token
 //! (`''` for a log without a lease) and returns `-1` when the token is not the
-//! one the lease key holds. Every script starts with `#!lua`, so Redis (≥ 7.0)
+//! one the lease key holds (the append script, open to every instance, only
+//! skips handing entries over then). Every script starts with `#!lua`, so Redis (≥ 7.0)
 //! refuses it as a whole when out of memory instead of failing half-way.
 //!
 //! Stream entry fields: `i` event id, `k` partition key, `l` lane index, `t`
