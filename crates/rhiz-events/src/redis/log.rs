@@ -1001,6 +1001,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stalled_holders_appends_succeed_but_hand_it_nothing() {
+        let (holder, lease, _other) = holder_and_other("delivery-fenced").await;
+        let mut conn = holder.conn.clone();
+        // Another instance's token in the lease key; the holder still believes.
+        let _: () = ::redis::cmd("SET")
+            .arg(&holder.keys.lease)
+            .arg(lease.token().unwrap() + 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let outcomes = holder.append(vec![event("late")]).await.unwrap();
+        assert!(matches!(outcomes[0], AppendOutcome::Appended { .. }));
+        let pending: ::redis::streams::StreamPendingReply = ::redis::cmd("XPENDING")
+            .arg(&holder.keys.stream)
+            .arg(GROUP)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            pending.count(),
+            0,
+            "nothing handed over under a stale token"
+        );
+        assert!(matches!(
+            holder.follow(10, Duration::ZERO).await,
+            Err(EventsError::LeaseLost { .. })
+        ));
+    }
+
+    #[tokio::test]
     async fn a_takeover_claims_what_appends_delivered_but_follow_did_not_hand_out() {
         let (holder, _lease, _other) = holder_and_other("delivered-claim").await;
         holder.append(vec![event("h1"), event("h2")]).await.unwrap();
