@@ -18,12 +18,14 @@ mod source;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rhiz_events::async_trait;
 use rhiz_events::SubmitOutcome;
 use rhiz_protocol::Event;
+use tokio::sync::mpsc;
 
 pub use remote::RemoteSink;
 pub use source::{Format, Item, Source};
@@ -34,6 +36,8 @@ use crate::AppState;
 pub const DEFAULT_BATCH: usize = 1_000;
 /// Invalid lines printed in full; the rest are only counted.
 const MAX_PRINTED_ERRORS: u64 = 1_000;
+/// Chunks parsed ahead of the one being submitted.
+const CHUNKS_AHEAD: usize = 2;
 
 /// Where imported events go.
 #[async_trait]
@@ -130,18 +134,16 @@ pub struct ImportOptions {
 /// invalid lines to stderr with their numbers and drawing a progress bar
 /// (events/s and ETA) when stderr is a terminal.
 pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
-    let mut source = Source::open(&options.file, options.format, options.scale)?;
+    let source = Source::open(&options.file, options.format, options.scale)?;
+    let bytes_read = Arc::clone(&source.bytes_read);
     let progress = ProgressBar::new(source.total_bytes);
     progress.set_style(ProgressStyle::with_template(
         "{bar:40} {bytes}/{total_bytes} {msg} ({elapsed}, ETA {eta})",
     )?);
     let started = Instant::now();
     let mut summary = Summary::default();
-    loop {
-        let chunk = source.next_chunk(options.batch.max(1));
-        if chunk.is_empty() {
-            break;
-        }
+    let mut chunks = read_ahead(source, options.batch.max(1));
+    while let Some(chunk) = chunks.recv().await {
         let mut events = Vec::with_capacity(chunk.len());
         for (line, item) in chunk {
             summary.lines = summary.lines.max(line);
@@ -152,12 +154,27 @@ pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result
             }
         }
         submit_in_order(sink, events, &mut summary, &progress).await?;
-        progress.set_position(source.bytes_read.load(Ordering::Relaxed));
+        progress.set_position(bytes_read.load(Ordering::Relaxed));
         let rate = summary.accepted as f64 / started.elapsed().as_secs_f64().max(1e-9);
         progress.set_message(format!("{} events, {rate:.0}/s", summary.accepted));
     }
     progress.finish_and_clear();
     Ok(summary)
+}
+
+/// Reads and parses `source` in chunks of `batch` lines on a blocking
+/// thread, a few chunks ahead: parsing the next lines overlaps submitting
+/// these. The thread stops at the end of the file or when the receiver is
+/// dropped.
+fn read_ahead(mut source: Source, batch: usize) -> mpsc::Receiver<Vec<(u64, Item)>> {
+    let (chunks, receiver) = mpsc::channel(CHUNKS_AHEAD);
+    tokio::task::spawn_blocking(move || loop {
+        let chunk = source.next_chunk(batch);
+        if chunk.is_empty() || chunks.blocking_send(chunk).is_err() {
+            break;
+        }
+    });
+    receiver
 }
 
 /// Submits `events`; refused ones are offered again after the delay the
