@@ -57,6 +57,7 @@
 mod error;
 mod model;
 mod postgres;
+mod record_json;
 mod rows;
 mod sql;
 mod sqlite;
@@ -77,6 +78,7 @@ pub use model::{
     RelationshipEdge, RelationshipHead, StoreWrite, StoredAttestation, StoredRelationship,
     TrustSnapshot,
 };
+pub use record_json::RecordJson;
 pub use url::mask_password;
 
 /// Which database a [`Store`] runs on.

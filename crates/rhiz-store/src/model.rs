@@ -1,8 +1,8 @@
 //! The domain types the store reads and writes.
 
+use crate::RecordJson;
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Cid, Did, Handle};
-use serde_json::Value;
 
 use crate::error::StoreError;
 
@@ -137,8 +137,8 @@ pub struct StoredRelationship {
     pub created_at: DateTime<Utc>,
     /// When rhiz indexed this version.
     pub indexed_at: DateTime<Utc>,
-    /// The full record as received.
-    pub record: Value,
+    /// The full record, as JSON text.
+    pub record: RecordJson,
     /// Whether `participants[i]` signed the record
     /// ([`RelationshipRecord::signed`](rhiz_protocol::RelationshipRecord::signed)).
     pub signed: [bool; 2],
@@ -222,8 +222,8 @@ pub struct StoredAttestation {
     pub created_at: DateTime<Utc>,
     /// When rhiz indexed this version.
     pub indexed_at: DateTime<Utc>,
-    /// The full record as received.
-    pub record: Value,
+    /// The full record, as JSON text.
+    pub record: RecordJson,
 }
 
 /// Trust metrics of one DID as computed at one instant.

@@ -1,11 +1,12 @@
 //! The PostgreSQL backend: a connection pool, TIMESTAMPTZ timestamps and
 //! JSONB records.
 
+use crate::RecordJson;
+use serde_json::value::RawValue;
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow, Postgres};
 use sqlx::types::Json;
@@ -96,16 +97,16 @@ impl Columns for PgRow {
         get(self, column)
     }
 
-    fn json(&self, column: &'static str) -> Result<Value> {
-        get::<_, Json<Value>>(self, column).map(|json| json.0)
+    fn json(&self, column: &'static str) -> Result<RecordJson> {
+        get::<_, Json<RecordJson>>(self, column).map(|json| json.0)
     }
 
     fn opt_flag(&self, column: &'static str) -> Result<Option<bool>> {
         get(self, column)
     }
 
-    fn opt_json(&self, column: &'static str) -> Result<Option<Value>> {
-        get::<_, Option<Json<Value>>>(self, column).map(|json| json.map(|json| json.0))
+    fn opt_json(&self, column: &'static str) -> Result<Option<RecordJson>> {
+        get::<_, Option<Json<RecordJson>>>(self, column).map(|json| json.map(|json| json.0))
     }
 }
 
@@ -114,7 +115,7 @@ impl Dialect for PgDialect {
     type Timestamp = DateTime<Utc>;
     /// The schema keeps 0–100 values in SMALLINT columns.
     type Percent = i16;
-    type Json<'a> = Json<&'a Value>;
+    type Json<'a> = Json<&'a RawValue>;
 
     const BACKEND: Backend = Backend::Postgres;
 
@@ -126,8 +127,8 @@ impl Dialect for PgDialect {
         i16::from(value)
     }
 
-    fn json(value: &Value) -> Json<&Value> {
-        Json(value)
+    fn json(value: &RecordJson) -> Json<&RawValue> {
+        Json(value.raw())
     }
 
     /// Classifies PostgreSQL's SQLSTATE codes.

@@ -5,9 +5,9 @@
 //! [`StoredRelationship`], … — and rejecting values that do not parse with a
 //! [`StoreError::Corrupt`] naming the column — happens once, here.
 
+use crate::RecordJson;
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{Did, RelationshipRecord, SyntaxError, Visibility};
-use serde_json::Value;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{Result, StoreError};
@@ -29,11 +29,11 @@ pub(crate) trait Columns {
     /// A timestamp column.
     fn timestamp(&self, column: &'static str) -> Result<DateTime<Utc>>;
     /// A JSON column.
-    fn json(&self, column: &'static str) -> Result<Value>;
+    fn json(&self, column: &'static str) -> Result<RecordJson>;
     /// A nullable boolean column.
     fn opt_flag(&self, column: &'static str) -> Result<Option<bool>>;
     /// A nullable JSON column.
-    fn opt_json(&self, column: &'static str) -> Result<Option<Value>>;
+    fn opt_json(&self, column: &'static str) -> Result<Option<RecordJson>>;
 
     /// A non-null integer column.
     fn int(&self, column: &'static str) -> Result<i64> {
@@ -118,7 +118,7 @@ pub(crate) fn entity(row: &impl Columns) -> Result<Entity> {
 /// The graph columns of a relationship row: `signed0`, `signed1` and
 /// `strength_deviation`, or, in a row stored before they existed, the same
 /// values derived from `record`.
-fn graph_columns(row: &impl Columns, record: Option<&Value>) -> Result<([bool; 2], u8)> {
+fn graph_columns(row: &impl Columns, record: Option<&RecordJson>) -> Result<([bool; 2], u8)> {
     let signed = [row.opt_flag("signed0")?, row.opt_flag("signed1")?];
     let deviation = row.opt_int("strength_deviation")?;
     if let ([Some(first), Some(second)], Some(deviation)) = (signed, deviation) {
@@ -134,7 +134,8 @@ fn graph_columns(row: &impl Columns, record: Option<&Value>) -> Result<([bool; 2
         return Ok(([first, second], deviation));
     }
     let record = record.ok_or_else(|| corrupt("record", "unexpected NULL"))?;
-    let record = RelationshipRecord::from_json(record).map_err(|err| corrupt("record", err))?;
+    let record =
+        RelationshipRecord::from_json(&record.to_value()).map_err(|err| corrupt("record", err))?;
     Ok((record.signed(), record.strength_deviation()))
 }
 

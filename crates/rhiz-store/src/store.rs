@@ -6,6 +6,7 @@
 //! 0–100 values and JSON, how it classifies its error codes, its pool, and
 //! how it closes.
 
+use crate::RecordJson;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
@@ -13,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Did, Handle};
-use serde_json::Value;
 use sqlx::error::DatabaseError;
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
@@ -44,8 +44,8 @@ pub(crate) trait Dialect: Debug + Send + Sync + 'static {
     fn timestamp(at: DateTime<Utc>) -> Self::Timestamp;
     /// A 0–100 value for binding.
     fn percent(value: u8) -> Self::Percent;
-    /// A JSON value for binding.
-    fn json(value: &Value) -> Self::Json<'_>;
+    /// A record's JSON for binding.
+    fn json(value: &RecordJson) -> Self::Json<'_>;
     /// Classifies one of the backend's database errors.
     fn classify(err: &dyn DatabaseError) -> DbErrorClass;
     /// How many rows a statement changed.

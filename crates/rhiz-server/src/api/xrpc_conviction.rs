@@ -215,7 +215,7 @@ pub(super) async fn list_attestations(
     let attestations = items
         .into_iter()
         .map(|item| {
-            let mut record = item.record;
+            let mut record = item.record.to_value();
             if let Some(object) = record.as_object_mut() {
                 object
                     .entry("$type")

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{AtUri, Attestation, Cid, Did, EntityProfile, RelationshipRecord};
-use rhiz_store::{EntityPatch, NewEntity, StoredAttestation, StoredRelationship};
+use rhiz_store::{EntityPatch, NewEntity, RecordJson, StoredAttestation, StoredRelationship};
 
 /// The stored row of a relationship record applied at `now`.
 pub(super) fn relationship_row(
@@ -27,7 +27,7 @@ pub(super) fn relationship_row(
         last_interaction_at: record.temporal.last_interaction.to_utc(),
         created_at: record.created_at.to_utc(),
         indexed_at: now,
-        record: record.to_json(),
+        record: RecordJson::of(record).expect("a record serializes to JSON"),
         signed: record.signed(),
         strength_deviation: record.strength_deviation(),
     }
@@ -51,7 +51,7 @@ pub(super) fn attestation_row(
         suggested_strength: record.suggested_strength.map(|s| s.get()),
         created_at: record.created_at.to_utc(),
         indexed_at: now,
-        record: record.to_json(),
+        record: RecordJson::of(record).expect("a record serializes to JSON"),
     }
 }
 

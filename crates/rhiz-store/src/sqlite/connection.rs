@@ -2,12 +2,12 @@
 //! binding the shared statements' `$N` parameters, reading columns and
 //! classifying errors.
 
+use crate::RecordJson;
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, Statement, ToSql};
-use serde_json::Value;
 
 use crate::error::{from_class, DbErrorClass, Result, StoreError};
 use crate::rows::{corrupt, Columns};
@@ -256,7 +256,7 @@ impl Columns for NamedRow<'_> {
         timestamp::from_text(&self.text(column)?).map_err(|err| corrupt(column, err))
     }
 
-    fn json(&self, column: &'static str) -> Result<Value> {
+    fn json(&self, column: &'static str) -> Result<RecordJson> {
         self.opt_json(column)?
             .ok_or_else(|| corrupt(column, "unexpected NULL"))
     }
@@ -265,13 +265,13 @@ impl Columns for NamedRow<'_> {
         self.get(column)
     }
 
-    fn opt_json(&self, column: &'static str) -> Result<Option<Value>> {
+    fn opt_json(&self, column: &'static str) -> Result<Option<RecordJson>> {
         let text = self
             .row
             .get_ref(self.index(column)?)
             .and_then(|value| value.as_str_or_null().map_err(Into::into))
             .map_err(|err| corrupt(column, err))?;
-        text.map(serde_json::from_str)
+        text.map(|text| RecordJson::parse(text.to_owned()))
             .transpose()
             .map_err(|err| corrupt(column, err))
     }

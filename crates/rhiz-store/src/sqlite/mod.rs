@@ -487,7 +487,7 @@ impl From<&StoreWrite<'_>> for OwnedWrite {
                     time(rel.last_interaction_at),
                     time(rel.created_at),
                     time(rel.indexed_at),
-                    SqlValue::Text(rel.record.to_string()),
+                    SqlValue::Text(rel.record.as_str().to_owned()),
                     flag(rel.signed[0]),
                     flag(rel.signed[1]),
                     percent(rel.strength_deviation),
@@ -511,7 +511,7 @@ impl From<&StoreWrite<'_>> for OwnedWrite {
                     att.suggested_strength.map_or(SqlValue::Null, percent),
                     time(att.created_at),
                     time(att.indexed_at),
-                    SqlValue::Text(att.record.to_string()),
+                    SqlValue::Text(att.record.as_str().to_owned()),
                 ];
                 (sql::UPSERT_ATTESTATION, attestation, false)
             }
