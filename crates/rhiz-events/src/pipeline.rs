@@ -300,7 +300,7 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
                 id: s.id,
                 key: s.key,
                 lane: s.lane,
-                payload: s.payload,
+                payload: Box::new(s.payload),
                 ingested: now,
                 failures: 0,
                 not_before: None,
@@ -511,7 +511,7 @@ impl<P: Send + Sync + 'static> Shared<P> {
                 id: stored.event.id,
                 key: stored.event.key,
                 lane: stored.event.lane,
-                payload,
+                payload: Box::new(payload),
                 ingested: now.checked_sub(age).unwrap_or(now),
                 failures: stored.attempts,
                 not_before,
@@ -552,7 +552,7 @@ impl<P: Send + Sync + 'static> Shared<P> {
     async fn apply_many(&self, entries: Vec<Entry<P>>) {
         let entries: Vec<Entry<P>> = entries.into_iter().filter(|e| !self.stale(e)).collect();
         let started = Instant::now();
-        let payloads: Vec<&P> = entries.iter().map(|e| &e.payload).collect();
+        let payloads: Vec<&P> = entries.iter().map(|e| &*e.payload).collect();
         let results = AssertUnwindSafe(self.handler.apply_batch(&payloads))
             .catch_unwind()
             .await;

@@ -26,7 +26,8 @@ pub(crate) struct Entry<P> {
     pub(crate) key: String,
     pub(crate) lane: Lane,
     pub(crate) counters: Arc<Counters>,
-    pub(crate) payload: P,
+    /// Boxed: entries move through queues and batches, the payload stays put.
+    pub(crate) payload: Box<P>,
     /// When it was submitted (or, once recovered, its age on the log's clock).
     pub(crate) ingested: Instant,
     /// Failed attempts so far.
@@ -218,7 +219,7 @@ mod tests {
             key: key.to_owned(),
             lane,
             counters: Arc::default(),
-            payload: seq,
+            payload: Box::new(seq),
             ingested: Instant::now(),
             failures: 0,
             not_before: None,
