@@ -138,8 +138,8 @@ fn record_from_payload(
     let fields = fields_of(collection);
     let accepts_camel = collection.as_str() == EntityProfile::NSID;
     match payload.get("record") {
-        Some(Value::Object(given)) => {
-            let record = Record::from_json_for(collection, &Value::Object(given.clone()))
+        Some(value @ Value::Object(given)) => {
+            let record = Record::from_json_for(collection, value)
                 .map_err(|error| record_error("payload.record", &error, None))?;
             for f in fields {
                 let Some(flat) = flat_value(payload, f, accepts_camel) else {
