@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rhiz_events::{DeadLetterFilter, Lane, StoredEvent, SubmitOutcome};
 use rhiz_protocol::Event;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::api_key::INTERNAL;
@@ -166,23 +166,25 @@ async fn enqueue_batch(
         ));
     }
     let now = Utc::now();
-    let mut results: Vec<Value> = Vec::with_capacity(items.len());
-    let mut valid = Vec::new();
-    let mut valid_index = Vec::new();
+    let mut results: Vec<ItemResult> = Vec::with_capacity(items.len());
+    let mut valid = Vec::with_capacity(items.len());
+    let mut valid_index = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match item {
             Ok(value) => match ingest::parse_ingestion_body(value, now) {
                 Ok(event) => {
-                    results.push(Value::Null);
+                    results.push(ItemResult::new(index, "enqueued"));
                     valid_index.push(index);
                     valid.push(ingest::submission(event));
                 }
-                Err(error) => results.push(item_error(index, &error)),
+                Err(error) => results.push(ItemResult::rejected(index, error)),
             },
-            Err(message) => results.push(json!({
-                "index": index, "status": "invalid", "http_status": 422,
-                "error": {"field": "body", "message": message},
-            })),
+            Err(message) => results.push(ItemResult::invalid(
+                index,
+                422,
+                "body".to_owned(),
+                message.clone(),
+            )),
         }
     }
     let ids: Vec<String> = valid.iter().map(|s| s.id.clone()).collect();
@@ -194,28 +196,30 @@ async fn enqueue_batch(
     let mut counts = [0usize; 4];
     let mut retry_after = None;
     for ((index, id), outcome) in valid_index.into_iter().zip(ids).zip(outcomes) {
-        results[index] = match outcome {
-            SubmitOutcome::Accepted { .. } => {
-                counts[0] += 1;
-                json!({"index": index, "status": "enqueued", "event_id": id})
-            }
+        let result = &mut results[index];
+        result.event_id = Some(id);
+        match outcome {
+            SubmitOutcome::Accepted { .. } => counts[0] += 1,
             SubmitOutcome::Duplicate => {
                 counts[1] += 1;
-                json!({"index": index, "status": "duplicate", "event_id": id})
+                result.status = "duplicate";
             }
             SubmitOutcome::Refused { retry_after: after } => {
                 counts[2] += 1;
                 retry_after = Some(after);
-                json!({"index": index, "status": "refused", "event_id": id,
-                       "retry_after_seconds": after.as_secs_f64()})
+                result.status = "refused";
+                result.retry_after_seconds = Some(after.as_secs_f64());
             }
-        };
+        }
     }
     let invalid = results.len() - counts[0] - counts[1] - counts[2];
-    let summary = json!({
-        "enqueued": counts[0], "duplicate": counts[1], "refused": counts[2], "invalid": invalid,
-        "results": results,
-    });
+    let summary = BatchAnswer {
+        enqueued: counts[0],
+        duplicate: counts[1],
+        refused: counts[2],
+        invalid,
+        results,
+    };
     let status = match retry_after {
         Some(_) if counts[0] + counts[1] == 0 => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::OK,
@@ -230,18 +234,68 @@ async fn enqueue_batch(
     Ok(response)
 }
 
-fn item_error(index: usize, error: &IngestError) -> Value {
-    let http_status = match error {
-        IngestError::Schema { .. } => 422,
-        IngestError::Invalid { .. } => 400,
-    };
-    let message = match error {
-        IngestError::Schema { message, .. } | IngestError::Invalid { message, .. } => message,
-    };
-    json!({
-        "index": index, "status": "invalid", "http_status": http_status,
-        "error": {"field": error.field(), "message": message},
-    })
+/// The answer to a batch: counts by outcome, then one result per item.
+#[derive(Serialize)]
+struct BatchAnswer {
+    enqueued: usize,
+    duplicate: usize,
+    refused: usize,
+    invalid: usize,
+    results: Vec<ItemResult>,
+}
+
+/// One item's result in a batch answer; the keys a status does not use are
+/// left out.
+#[derive(Serialize)]
+struct ItemResult {
+    index: usize,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ItemError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<f64>,
+}
+
+/// Why an item is invalid: the field and the rule it breaks.
+#[derive(Serialize)]
+struct ItemError {
+    field: String,
+    message: String,
+}
+
+impl ItemResult {
+    fn new(index: usize, status: &'static str) -> Self {
+        Self {
+            index,
+            status,
+            event_id: None,
+            http_status: None,
+            error: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// An invalid item, answered as `http_status` would be alone.
+    fn invalid(index: usize, http_status: u16, field: String, message: String) -> Self {
+        Self {
+            http_status: Some(http_status),
+            error: Some(ItemError { field, message }),
+            ..Self::new(index, "invalid")
+        }
+    }
+
+    /// An item the ingest checks rejected: 422 for a wrong shape, 400 for a
+    /// broken rule.
+    fn rejected(index: usize, error: IngestError) -> Self {
+        match error {
+            IngestError::Schema { field, message, .. } => Self::invalid(index, 422, field, message),
+            IngestError::Invalid { field, message } => Self::invalid(index, 400, field, message),
+        }
+    }
 }
 
 /// The items of a batch body: a JSON array, or NDJSON (one JSON value per
