@@ -1,5 +1,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::FailedAttempt;
+
 /// A priority lane. Lanes are scheduled by weight, highest priority first, so a
 /// flood in one lane slows the others but never stops them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,6 +100,11 @@ pub struct StoredEvent {
     pub next_attempt_at: Option<SystemTime>,
     /// The error of the last failed attempt.
     pub last_error: Option<String>,
+    /// The last failed attempts, oldest first, at most
+    /// [`FAILED_ATTEMPTS_KEPT`](crate::FAILED_ATTEMPTS_KEPT): each with its
+    /// time and error. Kept through dead-lettering and replays, so a
+    /// replayed event's new attempts follow its earlier ones.
+    pub failed_attempts: Vec<FailedAttempt>,
     /// When the state last changed (appended, failed, dead-lettered, replayed).
     pub updated_at: SystemTime,
     /// Current state.

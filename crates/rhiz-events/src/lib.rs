@@ -15,7 +15,9 @@
 //!   capacity, or when a lane is full, events are refused with a
 //!   `retry_after`, never dropped;
 //! - retries with exponential backoff and full jitter, then dead letters that
-//!   can be listed, replayed and purged;
+//!   can be listed, replayed and purged; every event keeps its last
+//!   [`FAILED_ATTEMPTS_KEPT`] failed attempts, each with its time and error
+//!   ([`StoredEvent::failed_attempts`]);
 //! - recovery: a new pipeline applies every event its log still holds as pending;
 //! - idempotency by event id: a repeated id is reported as a duplicate;
 //! - [metrics](MetricsSnapshot) for every step.
@@ -76,6 +78,7 @@ mod config;
 mod error;
 mod event;
 mod handler;
+mod history;
 mod log;
 mod metrics;
 mod pipeline;
@@ -92,6 +95,7 @@ pub use event::{
     AppendOutcome, DeadLetterFilter, EventState, Lane, LogCounts, NewEvent, StoredEvent,
 };
 pub use handler::{Handler, HandlerError};
+pub use history::{FailedAttempt, FAILED_ATTEMPTS_KEPT};
 pub use log::EventLog;
 pub use metrics::{CounterSnapshot, MetricsSnapshot};
 pub use pipeline::{Pipeline, PipelineBuilder, Submission, SubmitOutcome};

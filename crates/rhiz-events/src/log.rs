@@ -31,8 +31,9 @@ pub trait EventLog: Send + Sync + 'static {
     /// for the configured retention. Unknown or already settled positions are ignored.
     async fn ack(&self, seqs: Vec<u64>) -> Result<(), EventsError>;
 
-    /// Records a failed attempt of a pending event and when to try next;
-    /// returns the number of failed attempts so far.
+    /// Records a failed attempt of a pending event, with the log's time and
+    /// `error`, in its [`StoredEvent::failed_attempts`], and when to try
+    /// next; returns the number of failed attempts so far.
     async fn record_failure(
         &self,
         seq: u64,
@@ -40,8 +41,9 @@ pub trait EventLog: Send + Sync + 'static {
         next_attempt_at: SystemTime,
     ) -> Result<u32, EventsError>;
 
-    /// Counts a last failed attempt and moves the pending event to the dead
-    /// letters with its error.
+    /// Counts and records (as [`EventLog::record_failure`] does) a last
+    /// failed attempt and moves the pending event to the dead letters with
+    /// its error and failed attempts.
     async fn move_to_dead_letters(&self, seq: u64, error: String) -> Result<(), EventsError>;
 
     /// Dead letters matching `filter`, oldest first, skipping `offset`, at most `limit`.
@@ -59,8 +61,9 @@ pub trait EventLog: Send + Sync + 'static {
     }
 
     /// Makes the dead letters matching `filter` pending again with their
-    /// attempt count reset, and returns them in log order. The caller (the
-    /// pipeline) schedules them.
+    /// attempt count reset, and returns them in log order. They keep their
+    /// failed attempts; later ones follow. The caller (the pipeline)
+    /// schedules them.
     async fn replay_dead_letters(
         &self,
         filter: DeadLetterFilter,

@@ -7,6 +7,12 @@
 //! SQLite offers, measured to matter at tens of thousands of events per
 //! second. Applied rows leave both tables together when the idempotency
 //! retention has passed.
+//!
+//! An event's row also keeps its last failed attempts (the
+//! `failed_attempts` column, bounded by
+//! [`FAILED_ATTEMPTS_KEPT`](crate::FAILED_ATTEMPTS_KEPT)); a replay leaves
+//! them, so new attempts follow. The schema is versioned by SQLite's
+//! `user_version` and migrated when a file is opened ([`MIGRATIONS`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,40 +21,51 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use rusqlite::types::Value;
+use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use tokio::sync::oneshot;
 
 use crate::event::{from_micros, to_micros};
+use crate::history;
 use crate::{
-    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, Lane, LogCounts, NewEvent,
-    StoredEvent,
+    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, FailedAttempt, Lane,
+    LogCounts, NewEvent, StoredEvent,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    seq             INTEGER PRIMARY KEY,
-    id              TEXT    NOT NULL UNIQUE,
-    key             TEXT    NOT NULL,
-    lane            INTEGER NOT NULL,
-    event_type      TEXT    NOT NULL,
-    payload         BLOB    NOT NULL,
-    enqueued_at     INTEGER NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    state           INTEGER NOT NULL,
-    next_attempt_at INTEGER,
-    last_error      TEXT,
-    updated_at      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_dead ON events(seq) WHERE state = 2;
-CREATE TABLE IF NOT EXISTS applied (
-    seq        INTEGER PRIMARY KEY,
-    applied_at INTEGER NOT NULL
-);
-";
+/// The schema, one migration per version. A log file's `user_version` is
+/// the number of migrations applied to it; files made before the schema was
+/// versioned have version 0 and the tables of the first migration, which
+/// creates only what is missing.
+const MIGRATIONS: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS events (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT    NOT NULL UNIQUE,
+        key             TEXT    NOT NULL,
+        lane            INTEGER NOT NULL,
+        event_type      TEXT    NOT NULL,
+        payload         BLOB    NOT NULL,
+        enqueued_at     INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        state           INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        last_error      TEXT,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_dead ON events(seq) WHERE state = 2;
+    CREATE TABLE IF NOT EXISTS applied (
+        seq        INTEGER PRIMARY KEY,
+        applied_at INTEGER NOT NULL
+    );",
+    // Each event's failed attempts (`history.rs` encoding). An event that
+    // already failed, or is dead, starts with its last failure, recorded
+    // when the row last changed.
+    "ALTER TABLE events ADD COLUMN failed_attempts TEXT;
+     UPDATE events SET failed_attempts = json_array(json_array(CAST(updated_at AS TEXT), last_error))
+     WHERE attempts > 0 AND last_error IS NOT NULL;",
+];
 
 const COLUMNS: &str =
-    "seq, id, key, lane, event_type, payload, enqueued_at, attempts, state, next_attempt_at, last_error, updated_at";
+    "seq, id, key, lane, event_type, payload, enqueued_at, attempts, state, next_attempt_at, last_error, updated_at, failed_attempts";
 
 /// `events.state` of a dead letter; every other row is pending, or applied
 /// when `applied` holds its position.
@@ -368,8 +385,7 @@ impl Writer {
              PRAGMA synchronous = FULL;",
         )
         .map_err(storage("locking the log (is another process using it?)"))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(storage("creating the schema"))?;
+        migrate(&conn, path)?;
         let tally = Tally::load(&conn).map_err(storage("counting the log"))?;
         Ok(Self {
             conn,
@@ -550,15 +566,20 @@ impl Writer {
     }
 
     fn fail(&mut self, seq: u64, error: &str, next: SystemTime) -> Result<u32, EventsError> {
+        let now = SystemTime::now();
+        let Some(history) = self.history_with(seq, error, now)? else {
+            return Ok(0);
+        };
         let attempts: Option<i64> = self
             .conn
             .prepare_cached(
-                "UPDATE events SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, updated_at = ?4
+                "UPDATE events SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                 updated_at = ?4, failed_attempts = ?5
                  WHERE seq = ?1 AND state = 0 RETURNING attempts",
             )
             .and_then(|mut s| {
                 s.query_row(
-                    params![seq as i64, error, to_micros(next), to_micros(SystemTime::now())],
+                    params![seq as i64, error, to_micros(next), to_micros(now), history],
                     |r| r.get(0),
                 )
                 .optional()
@@ -568,15 +589,54 @@ impl Writer {
     }
 
     fn dead(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
+        let now = SystemTime::now();
+        let Some(history) = self.history_with(seq, error, now)? else {
+            return Ok(());
+        };
         self.conn
             .prepare_cached(
                 "UPDATE events SET state = 2, attempts = attempts + 1, last_error = ?2,
-                 next_attempt_at = NULL, updated_at = ?3 WHERE seq = ?1 AND state = 0
+                 next_attempt_at = NULL, updated_at = ?3, failed_attempts = ?4
+                 WHERE seq = ?1 AND state = 0
                  AND NOT EXISTS (SELECT 1 FROM applied WHERE applied.seq = ?1)",
             )
-            .and_then(|mut s| s.execute(params![seq as i64, error, to_micros(SystemTime::now())]))
+            .and_then(|mut s| s.execute(params![seq as i64, error, to_micros(now), history]))
             .map_err(storage("moving to dead letters"))?;
         Ok(())
+    }
+
+    /// The stored failure history of the pending event at `seq` with one
+    /// more failed attempt, at `at` with `error`; `None` when no event is
+    /// pending there.
+    fn history_with(
+        &self,
+        seq: u64,
+        error: &str,
+        at: SystemTime,
+    ) -> Result<Option<String>, EventsError> {
+        let stored: Option<Option<String>> = self
+            .conn
+            .prepare_cached("SELECT failed_attempts FROM events WHERE seq = ?1 AND state = 0")
+            .and_then(|mut s| s.query_row(params![seq as i64], |r| r.get(0)).optional())
+            .map_err(storage("reading failed attempts"))?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let mut attempts = match stored {
+            Some(text) => history::decode(&text).map_err(|reason| EventsError::Corrupt {
+                entry: seq.to_string(),
+                reason,
+            })?,
+            None => Vec::new(),
+        };
+        history::push(
+            &mut attempts,
+            FailedAttempt {
+                at,
+                error: error.to_owned(),
+            },
+        );
+        Ok(Some(history::encode(&attempts)))
     }
 
     fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
@@ -753,5 +813,42 @@ fn stored_event(r: &Row<'_>) -> Result<StoredEvent, rusqlite::Error> {
         next_attempt_at: r.get::<_, Option<i64>>(9)?.map(from_micros),
         last_error: r.get(10)?,
         updated_at: from_micros(r.get(11)?),
+        failed_attempts: failed_attempts(r, 12)?,
     })
+}
+
+/// The failed attempts in column `index` (none when NULL).
+fn failed_attempts(r: &Row<'_>, index: usize) -> Result<Vec<FailedAttempt>, rusqlite::Error> {
+    match r.get::<_, Option<String>>(index)? {
+        Some(text) => history::decode(&text).map_err(|reason| {
+            rusqlite::Error::FromSqlConversionFailure(index, Type::Text, reason.into())
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Brings the schema of the log at `path` up to date (see [`MIGRATIONS`]),
+/// one transaction per migration.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), EventsError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(storage("reading the schema version"))?;
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    if done > MIGRATIONS.len() {
+        return Err(EventsError::Corrupt {
+            entry: path.display().to_string(),
+            reason: format!(
+                "schema version {version} is newer than this program's {}",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for (applied, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {migration} PRAGMA user_version = {}; COMMIT;",
+            applied + 1
+        ))
+        .map_err(storage("migrating the schema"))?;
+    }
+    Ok(())
 }

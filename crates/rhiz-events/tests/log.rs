@@ -130,3 +130,88 @@ async fn counts_follow_every_move_and_survive_reopening() {
     let log = common::open_log(dir.path()).await;
     assert_eq!(log.counts().await.unwrap(), expected, "after reopening");
 }
+
+/// A log file written before the schema was versioned (no
+/// `failed_attempts` column) opens, migrated: an event already failing or
+/// dead has its last failure as its history, and new attempts follow it.
+#[tokio::test]
+async fn a_log_from_before_failure_histories_opens_with_its_last_failures() {
+    use rhiz_events::DeadLetterFilter;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let failed_at = 1_763_935_200_000_000_i64;
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events (
+                seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+                lane INTEGER NOT NULL, event_type TEXT NOT NULL, payload BLOB NOT NULL,
+                enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                state INTEGER NOT NULL, next_attempt_at INTEGER, last_error TEXT,
+                updated_at INTEGER NOT NULL);
+             CREATE INDEX events_dead ON events(seq) WHERE state = 2;
+             CREATE TABLE applied (seq INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+        )
+        .unwrap();
+        let insert = "INSERT INTO events (id, key, lane, event_type, payload, enqueued_at,
+                      attempts, state, next_attempt_at, last_error, updated_at)
+                      VALUES (?1, 'k', 2, 'job', x'00', ?2, ?3, ?4, NULL, ?5, ?2)";
+        for (id, attempts, state, error) in [
+            ("failing", 2, 0, Some("busy")),
+            ("dead", 1, 2, Some("broken")),
+            ("fresh", 0, 0, None),
+        ] {
+            conn.execute(
+                insert,
+                rusqlite::params![id, failed_at, attempts, state, error],
+            )
+            .unwrap();
+        }
+    }
+
+    let log = common::open_log(dir.path()).await;
+    let at = UNIX_EPOCH + Duration::from_micros(failed_at as u64);
+    let dead = log.dead_letter("dead").await.unwrap().unwrap();
+    assert_eq!(dead.failed_attempts.len(), 1);
+    assert_eq!(
+        (
+            dead.failed_attempts[0].at,
+            dead.failed_attempts[0].error.as_str()
+        ),
+        (at, "broken")
+    );
+    let pending = log.pending(0, 10).await.unwrap();
+    assert_eq!(pending.len(), 2);
+    assert!(pending[1].failed_attempts.is_empty(), "never failed");
+    log.record_failure(pending[0].seq, "busy again".into(), SystemTime::now())
+        .await
+        .unwrap();
+    let failing = &log.pending(0, 1).await.unwrap()[0];
+    let errors: Vec<&str> = failing
+        .failed_attempts
+        .iter()
+        .map(|a| a.error.as_str())
+        .collect();
+    assert_eq!(errors, ["busy", "busy again"]);
+    assert_eq!(failing.attempts, 3);
+    assert_eq!(
+        log.dead_letters(DeadLetterFilter::all(), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    log.close().await.unwrap();
+    drop(log);
+
+    // Migrated once: adding the column again would fail the opening.
+    let reopened = common::open_log(dir.path()).await;
+    assert_eq!(
+        reopened.pending(0, 1).await.unwrap()[0]
+            .failed_attempts
+            .len(),
+        2
+    );
+}

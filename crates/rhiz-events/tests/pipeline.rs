@@ -235,6 +235,15 @@ async fn poison_event_backs_off_lands_in_dead_letters_and_replays_once_fixed() {
         dead[0].last_error.as_deref(),
         Some("poison hit a busy database")
     );
+    let recorded = &dead[0].failed_attempts;
+    assert_eq!(recorded.len(), 3, "each attempt recorded: {recorded:?}");
+    assert!(recorded
+        .iter()
+        .all(|a| a.error == "poison hit a busy database"));
+    assert!(
+        recorded.windows(2).all(|w| w[0].at <= w[1].at),
+        "in order: {recorded:?}"
+    );
     let m = pipeline.metrics();
     assert_eq!(
         (m.total.failed, m.total.retried, m.total.dead_lettered),

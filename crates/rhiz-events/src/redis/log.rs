@@ -17,7 +17,7 @@ use super::{dead_letter, fenced, millis, pending_event, seq_of, sid_of, Describe
 use crate::event::{from_micros, to_micros};
 use crate::{
     AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, Lane, LogCounts, NewEvent,
-    StoredEvent,
+    StoredEvent, FAILED_ATTEMPTS_KEPT,
 };
 
 /// A stream entry as Redis returns it: id and flat field list.
@@ -707,7 +707,14 @@ impl EventLog for RedisStreamsEventLog {
             .run(
                 &mut self.conn()?,
                 &[&k.stream, &k.failures, &k.lease],
-                &(GROUP, token, sid_of(seq), to_micros(next_attempt_at), error),
+                &(
+                    GROUP,
+                    token,
+                    sid_of(seq),
+                    to_micros(next_attempt_at),
+                    error,
+                    FAILED_ATTEMPTS_KEPT,
+                ),
                 "recording a failure",
             )
             .await?;
@@ -724,7 +731,14 @@ impl EventLog for RedisStreamsEventLog {
             .run(
                 &mut self.conn()?,
                 &[&k.stream, &k.failures, &k.dead, &k.lanes, &k.lease, &k.ids],
-                &(GROUP, token, sid_of(seq), error, &k.record),
+                &(
+                    GROUP,
+                    token,
+                    sid_of(seq),
+                    error,
+                    &k.record,
+                    FAILED_ATTEMPTS_KEPT,
+                ),
                 "moving an event to the dead letters",
             )
             .await?;
@@ -902,6 +916,7 @@ fn appended_event(seq: u64, event: NewEvent, enqueued_at: SystemTime) -> StoredE
         next_attempt_at: None,
         last_error: None,
         updated_at: enqueued_at,
+        failed_attempts: Vec::new(),
         state: EventState::Pending,
     }
 }

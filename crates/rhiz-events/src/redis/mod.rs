@@ -13,8 +13,11 @@ use ::redis::Value;
 pub use lease::{ApplyLease, LeaseOptions};
 pub use log::{RedisLogOptions, RedisStreamsEventLog};
 
+use serde::Deserialize;
+
 use crate::event::from_micros;
-use crate::{EventState, EventsError, Lane, NewEvent, StoredEvent};
+use crate::history::{self, decode_attempts, StoredAttempt};
+use crate::{EventState, EventsError, FailedAttempt, Lane, NewEvent, StoredEvent};
 
 /// Bits of a `seq` holding the sequence part of a stream id.
 const SEQ_BITS: u32 = 20;
@@ -111,6 +114,17 @@ impl Fields {
     }
 }
 
+/// A pending entry's failure record as the scripts keep it (JSON; times
+/// in µs as decimal strings): attempts, next attempt, last change, history.
+#[derive(Deserialize)]
+struct FailureRecord {
+    n: u32,
+    #[serde(default)]
+    next: Option<String>,
+    u: String,
+    h: Vec<StoredAttempt>,
+}
+
 /// A pending event from a script's description of its stream entry.
 ///
 /// Attempts are the recorded failures, or the deliveries beyond the first
@@ -130,44 +144,62 @@ fn pending_event(
         next_attempt_at: None,
         last_error: None,
         updated_at: enqueued_at,
+        failed_attempts: Vec::new(),
         state: EventState::Pending,
     };
     if let Some(failure) = failure {
-        let corrupt = || EventsError::Corrupt {
+        let corrupt = |reason: String| EventsError::Corrupt {
             entry: sid.clone(),
-            reason: "malformed failure record".into(),
+            reason: format!("malformed failure record: {reason}"),
         };
-        let mut parts = failure.splitn(4, '\t');
-        let mut number = || -> Result<i64, EventsError> {
-            parts
-                .next()
-                .and_then(|p| p.parse().ok())
-                .ok_or_else(corrupt)
+        let record: FailureRecord =
+            serde_json::from_str(&failure).map_err(|e| corrupt(e.to_string()))?;
+        let micros = |text: &str| {
+            text.parse()
+                .map(from_micros)
+                .map_err(|_| corrupt(format!("`{text}` is not a time")))
         };
-        let (attempts, next, updated) = (number()?, number()?, number()?);
-        stored.attempts = stored
-            .attempts
-            .max(u32::try_from(attempts).map_err(|_| corrupt())?);
-        stored.next_attempt_at = Some(from_micros(next));
-        stored.updated_at = from_micros(updated);
-        stored.last_error = parts.next().map(str::to_owned);
+        stored.attempts = stored.attempts.max(record.n);
+        stored.next_attempt_at = record.next.as_deref().map(micros).transpose()?;
+        stored.updated_at = micros(&record.u)?;
+        stored.failed_attempts = decode_attempts(record.h).map_err(corrupt)?;
+        stored.last_error = (record.n > 0)
+            .then(|| stored.failed_attempts.last().map(|a| a.error.clone()))
+            .flatten();
     }
     Ok(stored)
 }
 
 /// A dead letter from its record hash (`HGETALL dl:<id>` as a flat list).
+/// A record from before histories were kept (no `h`) has its last failure
+/// as its history.
 fn dead_letter(id: &str, record: Vec<Vec<u8>>) -> Result<StoredEvent, EventsError> {
     let fields = Fields(record);
     let (event, enqueued_at) = fields.event(id)?;
     let sid = fields.text("s", id)?;
+    let last_error = fields.text("e", id)?;
+    let updated_at = from_micros(fields.number("u", id)?);
+    let failed_attempts = match fields.get("h") {
+        Some(_) => {
+            history::decode(&fields.text("h", id)?).map_err(|reason| EventsError::Corrupt {
+                entry: id.to_owned(),
+                reason,
+            })?
+        }
+        None => vec![FailedAttempt {
+            at: updated_at,
+            error: last_error.clone(),
+        }],
+    };
     Ok(StoredEvent {
         seq: seq_of(&sid)?,
         event,
         enqueued_at,
         attempts: u32::try_from(fields.number("n", id)?).unwrap_or(0),
         next_attempt_at: None,
-        last_error: Some(fields.text("e", id)?),
-        updated_at: from_micros(fields.number("u", id)?),
+        last_error: Some(last_error),
+        updated_at,
+        failed_attempts,
         state: EventState::DeadLetter,
     })
 }

@@ -11,8 +11,13 @@
 //! refuses it as a whole when out of memory instead of failing half-way.
 //!
 //! Stream entry fields: `i` event id, `k` partition key, `l` lane index, `t`
-//! event type, `p` payload, `a` enqueued-at (µs, Redis clock). A failure is
-//! kept as `attempts \t next_attempt_µs \t updated_µs \t error`.
+//! event type, `p` payload, `a` enqueued-at (µs, Redis clock). A pending
+//! entry's failure record is JSON, `{"n": attempts, "next": µs, "u": µs,
+//! "h": history}`, the history being the last failed attempts as
+//! `[[µs, error], …]` (`history.rs`), every time a decimal string (the Lua
+//! JSON encoder keeps only 14 significant digits of a number). A record
+//! from before histories were kept, `attempts \t next_µs \t updated_µs \t
+//! error`, reads as one attempt at `updated_µs`.
 
 use std::sync::Mutex;
 
@@ -36,9 +41,25 @@ local function field(fields, name)
     if fields[j] == name then return fields[j + 1] end
   end
 end
-local function attempts_of(failure)
-  if failure then return tonumber(string.match(failure, '^(%d+)')) end
-  return 0
+-- A failure record (or false: none) as a table {n, next, u, h}.
+local function failure_of(record)
+  if not record then return {n = 0, h = {}} end
+  if string.sub(record, 1, 1) == '{' then return cjson.decode(record) end
+  local n, next, u, err = string.match(record, '^(%d+)\t(%d+)\t(%d+)\t(.*)$')
+  return {n = tonumber(n), next = next, u = u, h = {{u, err}}}
+end
+-- Counts a failed attempt now with `err`, keeping the last `keep` of the history.
+local function add_attempt(failure, err, keep)
+  local at = fmt(now_us())
+  failure.n = failure.n + 1
+  failure.u = at
+  failure.h[#failure.h + 1] = {at, err}
+  while #failure.h > keep do table.remove(failure.h, 1) end
+end
+-- A failure record in the current (JSON) form.
+local function current(record)
+  if record and string.sub(record, 1, 1) ~= '{' then return cjson.encode(failure_of(record)) end
+  return record
 end
 -- {sid, fields, deliveries, failure} for each stream entry.
 local function describe(entries)
@@ -47,7 +68,7 @@ local function describe(entries)
     local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
     local d = 0
     if #p > 0 then d = p[1][4] end
-    out[i] = {e[1], e[2], d, redis.call('HGET', KEYS[2], e[1])}
+    out[i] = {e[1], e[2], d, current(redis.call('HGET', KEYS[2], e[1]))}
   end
   return out
 end
@@ -184,20 +205,24 @@ return settled
 "#;
 
 /// KEYS: stream, failures, lease. ARGV: group, token, stream id, next
-/// attempt µs, error. Returns the attempts so far, 0 if not pending.
+/// attempt µs, error, attempts kept. Adds the attempt to the entry's failure
+/// record. Returns the attempts so far, 0 if not pending.
 pub(crate) const FAIL: &str = r#"
 if fenced(KEYS[3], ARGV[2]) then return -1 end
 if #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) == 0 then return 0 end
-local n = attempts_of(redis.call('HGET', KEYS[2], ARGV[3])) + 1
-redis.call('HSET', KEYS[2], ARGV[3], n .. '\t' .. ARGV[4] .. '\t' .. fmt(now_us()) .. '\t' .. ARGV[5])
-return n
+local failure = failure_of(redis.call('HGET', KEYS[2], ARGV[3]))
+add_attempt(failure, ARGV[5], tonumber(ARGV[6]))
+failure.next = ARGV[4]
+redis.call('HSET', KEYS[2], ARGV[3], cjson.encode(failure))
+return failure.n
 "#;
 
 /// KEYS: stream, failures, dead, lanes, lease, ids. ARGV: group, token,
-/// stream id, error, dead-letter key prefix. Copies the entry into a
-/// dead-letter hash and removes it from the stream; its id stays known (a
-/// duplicate) but no longer names a pending entry. Returns 1, or 0 if not
-/// pending.
+/// stream id, error, dead-letter key prefix, attempts kept. Copies the
+/// entry and its failed attempts, this last one added, into a dead-letter
+/// hash (`h`: the history) and removes it from the stream; its id stays
+/// known (a duplicate) but no longer names a pending entry. Returns 1, or 0
+/// if not pending.
 pub(crate) const DEAD: &str = r#"
 if fenced(KEYS[5], ARGV[2]) then return -1 end
 local sid = ARGV[3]
@@ -205,11 +230,13 @@ local e = redis.call('XRANGE', KEYS[1], sid, sid)
 if #e == 0 then return 0 end
 local fields = e[1][2]
 local id, lane = field(fields, 'i'), field(fields, 'l')
-local n = attempts_of(redis.call('HGET', KEYS[2], sid)) + 1
+local failure = failure_of(redis.call('HGET', KEYS[2], sid))
+add_attempt(failure, ARGV[4], tonumber(ARGV[6]))
 local record = ARGV[5] .. id
 redis.call('DEL', record)
 redis.call('HSET', record, unpack(fields))
-redis.call('HSET', record, 's', sid, 'n', n, 'e', ARGV[4], 'u', fmt(now_us()))
+redis.call('HSET', record, 's', sid, 'n', failure.n, 'e', ARGV[4], 'u', failure.u,
+  'h', cjson.encode(failure.h))
 redis.call('HSET', KEYS[3], id, sid)
 redis.call('HSET', KEYS[6], id, 'dead')
 redis.call('XACK', KEYS[1], ARGV[1], sid)
@@ -220,17 +247,22 @@ return 1
 "#;
 
 /// KEYS: stream, failures, ids, dead, lanes. ARGV: group, dead-letter key
-/// prefix, then event ids. Appends each dead letter again as a new entry.
-/// Returns event id, new stream id pairs.
+/// prefix, then event ids. Appends each dead letter again as a new entry
+/// with no attempts counted, whose failure record keeps the dead letter's
+/// history (a dead letter from before histories were kept: its last
+/// failure). Returns event id, new stream id pairs.
 pub(crate) const REPLAY: &str = r#"
 local out = {}
+local now = fmt(now_us())
 for i = 3, #ARGV do
   local id = ARGV[i]
   if redis.call('HEXISTS', KEYS[4], id) == 1 then
     local record = ARGV[2] .. id
-    local r = redis.call('HMGET', record, 'k', 'l', 't', 'p', 'a')
+    local r = redis.call('HMGET', record, 'k', 'l', 't', 'p', 'a', 'h', 'u', 'e')
     local sid = redis.call('XADD', KEYS[1], '*', 'i', id, 'k', r[1], 'l', r[2], 't', r[3],
       'p', r[4], 'a', r[5])
+    local history = r[6] and cjson.decode(r[6]) or {{r[7], r[8]}}
+    redis.call('HSET', KEYS[2], sid, cjson.encode({n = 0, u = now, h = history}))
     redis.call('HSET', KEYS[3], id, sid)
     redis.call('HDEL', KEYS[4], id)
     redis.call('DEL', record)

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rhiz_events::{
-    async_trait, AppendOutcome, DeadLetterFilter, EventLog, EventState, Lane, NewEvent,
+    async_trait, AppendOutcome, DeadLetterFilter, EventLog, EventState, FailedAttempt, Lane,
+    NewEvent, FAILED_ATTEMPTS_KEPT,
 };
 
 /// Opens logs of one implementation. Every `open` of one backend reaches
@@ -31,6 +32,8 @@ macro_rules! contract_tests {
             failures_and_dead_letters_persist_across_reopen,
             dead_letters_filter_page_replay_and_purge,
             applied_ids_are_forgotten_after_the_retention,
+            failed_attempts_are_kept_in_order_through_dead_letters_reopen_and_replay,
+            failed_attempts_kept_are_bounded,
         );
     };
     (@tests $backend:expr; $($name:ident,)*) => {
@@ -248,4 +251,97 @@ pub async fn applied_ids_are_forgotten_after_the_retention(backend: &impl Backen
     ));
     let counts = log.counts().await.unwrap();
     assert_eq!((counts.applied_retained, counts.pending_total()), (0, 2));
+}
+
+/// The errors of `attempts`, in order, after checking their times never
+/// go back and lie within `[from, to]`.
+fn errors_in_time(attempts: &[FailedAttempt], from: SystemTime, to: SystemTime) -> Vec<&str> {
+    // The Redis clock may differ from this host's by a little.
+    let slack = Duration::from_secs(1);
+    assert!(
+        attempts.windows(2).all(|w| w[0].at <= w[1].at),
+        "{attempts:?}"
+    );
+    assert!(attempts
+        .iter()
+        .all(|a| a.at + slack >= from && a.at <= to + slack));
+    attempts.iter().map(|a| a.error.as_str()).collect()
+}
+
+pub async fn failed_attempts_are_kept_in_order_through_dead_letters_reopen_and_replay(
+    backend: &impl Backend,
+) {
+    let started = SystemTime::now();
+    let log = backend.open().await;
+    let s = seq(log.append_one(event("f", "k", Lane::Normal)).await.unwrap());
+    let next = SystemTime::now();
+    for error in ["first", "second"] {
+        log.record_failure(s, error.into(), next).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let pending = log.pending(0, 10).await.unwrap();
+    let now = SystemTime::now();
+    assert_eq!(
+        errors_in_time(&pending[0].failed_attempts, started, now),
+        ["first", "second"]
+    );
+    log.move_to_dead_letters(s, "third".into()).await.unwrap();
+    log.close().await.unwrap();
+    drop(log);
+
+    let log = backend.open().await;
+    let dead = log.dead_letter("f").await.unwrap().unwrap();
+    let dead_at = SystemTime::now();
+    assert_eq!(dead.attempts, 3);
+    let kept = errors_in_time(&dead.failed_attempts, started, dead_at);
+    assert_eq!(kept, ["first", "second", "third"]);
+    assert!(dead.failed_attempts[0].at < dead.failed_attempts[2].at);
+    assert!(dead.failed_attempts[0].at + Duration::from_secs(1) >= dead.enqueued_at);
+
+    let replayed = log
+        .replay_dead_letters(DeadLetterFilter::id("f"))
+        .await
+        .unwrap();
+    assert_eq!(replayed[0].failed_attempts, dead.failed_attempts);
+    let pending = log.pending(0, 10).await.unwrap();
+    assert_eq!(pending[0].failed_attempts, dead.failed_attempts);
+    log.record_failure(replayed[0].seq, "fourth".into(), next)
+        .await
+        .unwrap();
+    let pending = log.pending(0, 10).await.unwrap();
+    assert_eq!(pending[0].attempts, 1, "a replay starts the count again");
+    assert_eq!(
+        errors_in_time(&pending[0].failed_attempts, started, SystemTime::now()),
+        ["first", "second", "third", "fourth"]
+    );
+}
+
+pub async fn failed_attempts_kept_are_bounded(backend: &impl Backend) {
+    let log = backend.open().await;
+    let s = seq(log.append_one(event("b", "k", Lane::Normal)).await.unwrap());
+    let total = FAILED_ATTEMPTS_KEPT + 4;
+    for n in 1..total {
+        log.record_failure(s, format!("failure {n}"), SystemTime::now())
+            .await
+            .unwrap();
+    }
+    let pending = log.pending(0, 10).await.unwrap();
+    assert_eq!(pending[0].attempts as usize, total - 1);
+    assert_eq!(pending[0].failed_attempts.len(), FAILED_ATTEMPTS_KEPT);
+    log.move_to_dead_letters(s, format!("failure {total}"))
+        .await
+        .unwrap();
+    let dead = log.dead_letter("b").await.unwrap().unwrap();
+    assert_eq!(dead.attempts as usize, total);
+    let expected: Vec<String> = (total - FAILED_ATTEMPTS_KEPT + 1..=total)
+        .map(|n| format!("failure {n}"))
+        .collect();
+    assert_eq!(
+        dead.failed_attempts
+            .iter()
+            .map(|a| a.error.clone())
+            .collect::<Vec<_>>(),
+        expected,
+        "the last attempts, oldest first"
+    );
 }

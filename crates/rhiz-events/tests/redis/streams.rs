@@ -116,3 +116,60 @@ async fn a_dead_consumers_entries_are_claimed_after_the_idle_timeout() {
         .unwrap();
     assert_eq!(heir.counts().await.unwrap().pending_total(), 0);
 }
+
+/// Failure records and dead letters written before histories were kept
+/// read as their last failure, and new attempts follow it.
+#[tokio::test]
+async fn records_from_before_failure_histories_read_as_their_last_failure() {
+    let prefix = prefix("legacy-history");
+    let log = connect(options(&prefix, "upgraded")).await;
+    let s = seq(log
+        .append_one(event("old", "k", Lane::Normal))
+        .await
+        .unwrap());
+    let sid = format!("{}-{}", s >> 20, s & 0xF_FFFF);
+    let failed_at = 1_763_935_200_000_000_u64;
+    let mut raw = raw().await;
+    let legacy = format!("2\t{}\t{failed_at}\tbusy\twith a tab", failed_at + 5);
+    let _: () = raw
+        .hset(format!("{{{prefix}}}:failures"), &sid, legacy)
+        .await
+        .unwrap();
+    let pending = &log.pending(0, 10).await.unwrap()[0];
+    assert_eq!(pending.attempts, 2);
+    assert_eq!(pending.last_error.as_deref(), Some("busy\twith a tab"));
+    let at = std::time::UNIX_EPOCH + Duration::from_micros(failed_at);
+    assert_eq!(pending.failed_attempts.len(), 1);
+    assert_eq!(pending.failed_attempts[0].at, at);
+
+    log.move_to_dead_letters(s, "broken".into()).await.unwrap();
+    let dead = log.dead_letter("old").await.unwrap().unwrap();
+    let errors: Vec<&str> = dead
+        .failed_attempts
+        .iter()
+        .map(|a| a.error.as_str())
+        .collect();
+    assert_eq!(errors, ["busy\twith a tab", "broken"]);
+    assert_eq!(dead.attempts, 3);
+
+    // A dead letter without its history field, as written before.
+    let record = format!("{{{prefix}}}:dl:old");
+    let _: () = raw.hdel(&record, "h").await.unwrap();
+    let dead = log.dead_letter("old").await.unwrap().unwrap();
+    assert_eq!(dead.failed_attempts.len(), 1);
+    assert_eq!(
+        (
+            dead.failed_attempts[0].error.as_str(),
+            dead.failed_attempts[0].at
+        ),
+        ("broken", dead.updated_at)
+    );
+    let replayed = log
+        .replay_dead_letters(rhiz_events::DeadLetterFilter::id("old"))
+        .await
+        .unwrap();
+    assert_eq!(
+        log.pending(0, 10).await.unwrap()[0].failed_attempts,
+        replayed[0].failed_attempts
+    );
+}
