@@ -293,6 +293,34 @@ async fn backpressure_refuses_with_retry_after_and_applies_everything_accepted()
     assert_eq!(metrics.body["totals"]["refused"], refused);
 }
 
+/// Checks a dead attestation's §4.5 stages: validation passed, then
+/// `attempts` failed attempts at applying it, with their errors, at growing
+/// times.
+fn assert_failed_stages(letter: &Value, attempts: usize) {
+    let stages = letter["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 1 + attempts, "{letter}");
+    assert_eq!(stages[0]["stage"], "validation");
+    assert_eq!(stages[0]["success"], true);
+    assert_eq!(stages[0]["error"], Value::Null);
+    for failed in &stages[1..] {
+        assert_eq!(failed["stage"], "attestation_processing");
+        assert_eq!(failed["success"], false);
+        let error = failed["error"].as_str().unwrap();
+        assert!(error.contains("do not allow attestations"), "{letter}");
+    }
+    assert_eq!(stages.last().unwrap()["error"], letter["error"]);
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = stages
+        .iter()
+        .map(|s| chrono::DateTime::parse_from_rfc3339(s["timestamp"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        times[0],
+        chrono::DateTime::parse_from_rfc3339(letter["timestamp"].as_str().unwrap()).unwrap()
+    );
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{letter}");
+    assert!(times[1..].windows(2).all(|w| w[0] < w[1]), "{letter}");
+}
+
 #[tokio::test]
 async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
     let app = TestApp::ingesting(|_| {}).await;
@@ -327,13 +355,12 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
             .contains("do not allow attestations"),
         "{letter}"
     );
-    assert_eq!(letter["stages"][0]["stage"], "validation");
-    assert_eq!(letter["stages"][1]["stage"], "attestation_processing");
-    assert_eq!(letter["stages"][1]["success"], false);
+    assert_failed_stages(letter, 1);
     let inspected = app
         .call_internal("GET", "/internal/events/dead-letter/poison-1")
         .await;
     assert_eq!(inspected.body["event_id"], "poison-1");
+    assert_eq!(inspected.body["stages"], letter["stages"]);
     assert_eq!(
         app.call_internal("GET", "/internal/events/dead-letter/other")
             .await
@@ -347,6 +374,25 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
         .post_internal("/internal/events/dead-letter/replay", &json!({}))
         .await;
     assert_eq!(reply.status, 400);
+    // Replayed before the cause is fixed, it fails again: its stages keep
+    // the first attempt and add the second.
+    let first_stages = letter["stages"].clone();
+    let reply = app
+        .post_internal(
+            "/internal/events/dead-letter/replay",
+            &json!({"event_ids": ["poison-1"]}),
+        )
+        .await;
+    assert_eq!(reply.body, json!({"replayed": 1}));
+    let inspect = || app.call_internal("GET", "/internal/events/dead-letter/poison-1");
+    app.eventually("the replay dead-lettered again", || async {
+        inspect().await.body["stages"].as_array().map(Vec::len) == Some(3)
+    })
+    .await;
+    let inspected = inspect().await.body;
+    assert_failed_stages(&inspected, 2);
+    assert_eq!(inspected["stages"][1], first_stages[1]);
+
     let reopened =
         events::relationship_event("relationship.updated", "alice", "bob", 1, 80, events::CID2);
     assert_eq!(

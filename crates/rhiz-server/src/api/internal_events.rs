@@ -550,13 +550,14 @@ async fn purge_dead_letters(
 }
 
 /// A dead letter in the contract's shape (§4.7), plus its error, lane and
-/// record key. `stages` is rebuilt from what the log keeps: validation
-/// passed when it was accepted, and the last apply attempt failed, under
-/// the §4.5 name of what applying that event type does
-/// ([`apply_stage`]).
+/// record key. `stages` is what the log recorded: validation passed when
+/// the event was accepted, then one failed stage per failed apply attempt
+/// the log keeps (the last
+/// [`FAILED_ATTEMPTS_KEPT`](rhiz_events::FAILED_ATTEMPTS_KEPT), replays
+/// included), in order, under the §4.5 name of what applying that event
+/// type does ([`apply_stage`]).
 pub(crate) fn dead_letter_json(stored: &StoredEvent) -> Value {
     let payload: Value = serde_json::from_slice(&stored.event.payload).unwrap_or(Value::Null);
-    let at = |t: SystemTime| DateTime::<Utc>::from(t).to_rfc3339();
     json!({
         "event_id": stored.event.id,
         "event_type": stored.event.event_type,
@@ -564,19 +565,37 @@ pub(crate) fn dead_letter_json(stored: &StoredEvent) -> Value {
         "uri": payload.get("uri").cloned().unwrap_or(Value::Null),
         "priority": stored.event.lane.priority(),
         "retry_count": stored.attempts,
-        "timestamp": at(stored.enqueued_at),
+        "timestamp": timestamp(stored.enqueued_at),
         "error": stored.last_error,
-        "stages": [
-            {"stage": "validation", "timestamp": at(stored.enqueued_at), "success": true, "error": null},
-            {
-                "stage": apply_stage(&stored.event.event_type),
-                "timestamp": at(stored.updated_at),
-                "success": false,
-                "error": stored.last_error,
-            },
-        ],
+        "stages": processing_stages(stored),
         "payload": payload,
     })
+}
+
+/// The §4.5 `processing_stages` of an event: validation at acceptance,
+/// then its failed attempts.
+fn processing_stages(stored: &StoredEvent) -> Vec<Value> {
+    let validation = json!({
+        "stage": "validation",
+        "timestamp": timestamp(stored.enqueued_at),
+        "success": true,
+        "error": null,
+    });
+    let stage = apply_stage(&stored.event.event_type);
+    let failures = stored.failed_attempts.iter().map(|attempt| {
+        json!({
+            "stage": stage,
+            "timestamp": timestamp(attempt.at),
+            "success": false,
+            "error": attempt.error,
+        })
+    });
+    std::iter::once(validation).chain(failures).collect()
+}
+
+/// A §4.5 stage timestamp: RFC 3339 in UTC.
+fn timestamp(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339()
 }
 
 /// The §4.5 stage name of applying an event of `event_type` (a §4.3 wire
