@@ -49,9 +49,10 @@ pub struct ImportArgs {
     /// Weight scale of an edge list: `rating` (-10..10) or `percent` (0..100).
     #[arg(long, value_enum, default_value = "rating")]
     pub scale: ScaleArg,
-    /// Events per batch.
-    #[arg(long, default_value_t = crate::import::DEFAULT_BATCH)]
-    pub batch: usize,
+    /// Events per submission: by default 1,000 per request to a server
+    /// (its `ingest_batch_max` by default), 4,096 offline.
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Send to a running server at this URL instead of importing offline.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,

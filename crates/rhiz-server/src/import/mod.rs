@@ -32,7 +32,7 @@ pub use source::{Format, Item, Source};
 
 use crate::AppState;
 
-/// Events submitted per call.
+/// Events per request to a server: its default `ingest_batch_max`.
 pub const DEFAULT_BATCH: usize = 1_000;
 /// Invalid lines printed in full; the rest are only counted.
 const MAX_PRINTED_ERRORS: u64 = 1_000;
