@@ -76,7 +76,7 @@ impl Handle {
     /// The handle in lowercase, its canonical form: handles are
     /// case-insensitive.
     pub fn normalized(&self) -> Handle {
-        Handle(self.0.to_ascii_lowercase())
+        Handle(self.0.to_ascii_lowercase().into())
     }
 
     /// Whether the handle is already in lowercase, so that

@@ -29,7 +29,10 @@ pub use nsid::Nsid;
 pub use record_key::RecordKey;
 pub use tid::Tid;
 
-/// Declares a validated string newtype.
+/// Declares a validated string newtype. The text is shared (`Arc<str>`):
+/// identifiers are immutable once checked, and an event's DIDs, URIs and
+/// CIDs are copied into store rows, graph inputs and cache tags, so a
+/// clone is a reference count, not an allocation.
 ///
 /// `$check` is a `fn(&str) -> Result<(), &'static str>` returning the broken
 /// rule on failure.
@@ -37,7 +40,7 @@ macro_rules! string_identifier {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $check:path) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// The identifier as text.
@@ -45,9 +48,9 @@ macro_rules! string_identifier {
                 &self.0
             }
 
-            /// Gives back the owned text.
+            /// The text, owned.
             pub fn into_string(self) -> String {
-                self.0
+                self.0.to_string()
             }
 
             /// Wraps text that is already known to pass the check (a
@@ -56,7 +59,7 @@ macro_rules! string_identifier {
             #[allow(dead_code)]
             pub(crate) fn from_checked(s: String) -> Self {
                 debug_assert_eq!($check(&s), Ok(()), "{:?} is not a valid {}", s, $kind);
-                Self(s)
+                Self(s.into())
             }
         }
 
@@ -65,7 +68,7 @@ macro_rules! string_identifier {
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match $check(s) {
-                    Ok(()) => Ok(Self(s.to_owned())),
+                    Ok(()) => Ok(Self(s.into())),
                     Err(rule) => Err($crate::SyntaxError {
                         kind: $kind,
                         input: s.to_owned(),
@@ -80,7 +83,7 @@ macro_rules! string_identifier {
 
             fn try_from(s: String) -> Result<Self, Self::Error> {
                 match $check(&s) {
-                    Ok(()) => Ok(Self(s)),
+                    Ok(()) => Ok(Self(s.into())),
                     Err(rule) => Err($crate::SyntaxError { kind: $kind, input: s, rule }),
                 }
             }
@@ -96,7 +99,7 @@ macro_rules! string_identifier {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                value.0.to_string()
             }
         }
 
@@ -120,13 +123,13 @@ macro_rules! string_identifier {
 
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.0 == other
+                &*self.0 == other
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
-                self.0 == *other
+                &*self.0 == *other
             }
         }
 
