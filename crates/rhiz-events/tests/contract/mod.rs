@@ -102,6 +102,18 @@ pub async fn pending_is_in_order_and_ack_settles(backend: &impl Backend) {
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
     assert_eq!(pending[3].event.payload, b"e3");
     assert_eq!(log.pending(seqs[7], 100).await.unwrap().len(), 2);
+    let first_page: Vec<u64> = log
+        .pending(seqs[1], 3)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(
+        first_page,
+        seqs[2..5],
+        "a page is the next events in log order"
+    );
     log.ack(seqs[..5].to_vec()).await.unwrap();
     let pending = log.pending(0, 100).await.unwrap();
     assert_eq!(pending.first().unwrap().seq, seqs[5]);
