@@ -377,13 +377,15 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
     // Replayed before the cause is fixed, it fails again: its stages keep
     // the first attempt and add the second.
     let first_stages = letter["stages"].clone();
-    let reply = app
-        .post_internal(
+    let replay_poison = || async {
+        app.post_internal(
             "/internal/events/dead-letter/replay",
             &json!({"event_ids": ["poison-1"]}),
         )
-        .await;
-    assert_eq!(reply.body, json!({"replayed": 1}));
+        .await
+        .body
+    };
+    assert_eq!(replay_poison().await, json!({"replayed": 1}));
     let inspect = || app.call_internal("GET", "/internal/events/dead-letter/poison-1");
     app.eventually("the replay dead-lettered again", || async {
         inspect().await.body["stages"].as_array().map(Vec::len) == Some(3)
@@ -412,13 +414,7 @@ async fn a_rule_broken_at_apply_is_dead_lettered_and_replayed_once_fixed() {
             .allow_attestation
     })
     .await;
-    let reply = app
-        .post_internal(
-            "/internal/events/dead-letter/replay",
-            &json!({"event_ids": ["poison-1"]}),
-        )
-        .await;
-    assert_eq!(reply.body, json!({"replayed": 1}));
+    assert_eq!(replay_poison().await, json!({"replayed": 1}));
     let attestation: AtUri = events::attestation_uri("carol", 1).parse().unwrap();
     app.eventually("the replayed attestation applied", || async {
         app.state

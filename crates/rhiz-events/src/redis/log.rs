@@ -970,6 +970,18 @@ mod tests {
         events.iter().map(|e| e.event.id.as_str()).collect()
     }
 
+    /// How many entries Redis counts as delivered to a consumer and not
+    /// yet acknowledged (`XPENDING`).
+    async fn handed_out(log: &RedisStreamsEventLog) -> usize {
+        let pending: ::redis::streams::StreamPendingReply = ::redis::cmd("XPENDING")
+            .arg(&log.keys.stream)
+            .arg(GROUP)
+            .query_async(&mut log.conn.clone())
+            .await
+            .unwrap();
+        pending.count()
+    }
+
     /// A log holding its lease and following, and another instance's log.
     async fn holder_and_other(
         test: &str,
@@ -992,14 +1004,11 @@ mod tests {
             .unwrap();
         assert_eq!(outcomes[1], AppendOutcome::Duplicate);
 
-        let mut conn = holder.conn.clone();
-        let pending: ::redis::streams::StreamPendingReply = ::redis::cmd("XPENDING")
-            .arg(&holder.keys.stream)
-            .arg(GROUP)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(pending.count(), 4, "all four handed to the holder in Redis");
+        assert_eq!(
+            handed_out(&holder).await,
+            4,
+            "all four handed to the holder in Redis"
+        );
         let taken = holder.follow(10, Duration::ZERO).await.unwrap();
         assert_eq!(ids(&taken), ["a1", "a2", "h1", "h2"], "in log order");
         assert!(taken.windows(2).all(|w| w[0].seq < w[1].seq));
@@ -1028,14 +1037,8 @@ mod tests {
             .unwrap();
         let outcomes = holder.append(vec![event("late")]).await.unwrap();
         assert!(matches!(outcomes[0], AppendOutcome::Appended { .. }));
-        let pending: ::redis::streams::StreamPendingReply = ::redis::cmd("XPENDING")
-            .arg(&holder.keys.stream)
-            .arg(GROUP)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
         assert_eq!(
-            pending.count(),
+            handed_out(&holder).await,
             0,
             "nothing handed over under a stale token"
         );
