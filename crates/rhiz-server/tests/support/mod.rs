@@ -135,12 +135,26 @@ impl TestApp {
     }
 
     /// Polls `check` every 10 ms until it holds, failing after 10 s.
-    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        self.eventually_within(what, std::time::Duration::from_secs(10), check)
+            .await;
+    }
+
+    /// Polls `check` every 10 ms until it holds, failing after `limit`.
+    pub async fn eventually_within<F, Fut>(
+        &self,
+        what: &str,
+        limit: std::time::Duration,
+        mut check: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + limit;
         while !check().await {
             assert!(
                 std::time::Instant::now() < deadline,
