@@ -8,8 +8,9 @@ pub enum HandlerError {
     Transient(String),
     /// A dependency the handler needs is down (the database cannot be
     /// reached): the event waits and is tried again after a backoff (growing
-    /// to `backoff_max`) for as long as the outage lasts. It is never
-    /// dead-lettered for this, so an outage delays events and loses none;
+    /// to `backoff_max`) for as long as the outage lasts, or as soon as
+    /// another event is applied, which shows the dependency is back. It is
+    /// never dead-lettered for this, so an outage delays events and loses none;
     /// the attempts still count, so a [`Transient`](Self::Transient)
     /// failure after them dead-letters the event at once.
     Unavailable(String),

@@ -135,6 +135,7 @@ impl<P: Send + Sync + 'static> PipelineBuilder<P> {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             acks: ack_tx,
             stopping: AtomicBool::new(false),
+            waiting_out: AtomicBool::new(false),
             lease: self.lease,
             epoch: AtomicU64::new(0),
         });
@@ -222,6 +223,9 @@ struct Shared<P> {
     rng: Mutex<StdRng>,
     acks: mpsc::UnboundedSender<Ack>,
     stopping: AtomicBool,
+    /// Whether some event waits out an unavailable dependency: the next
+    /// success releases them all (see `conclude`).
+    waiting_out: AtomicBool,
     /// Apply only while holding it; see [`PipelineBuilder::lease`].
     lease: Option<ApplyLease>,
     /// Grows each time the lease is taken or lost; scheduled events carry
@@ -304,6 +308,7 @@ impl<P: Send + Sync + 'static> Pipeline<P> {
                 ingested: now,
                 failures: 0,
                 not_before: None,
+                waiting_out: false,
             });
         }
         let admitted = shared.reserve(&entries);
@@ -515,6 +520,7 @@ impl<P: Send + Sync + 'static> Shared<P> {
                 ingested: now.checked_sub(age).unwrap_or(now),
                 failures: stored.attempts,
                 not_before,
+                waiting_out: false,
             });
         }
         let mut scheduler = self.lock();
@@ -596,6 +602,7 @@ impl<P: Send + Sync + 'static> Shared<P> {
                 );
                 let _ = self.acks.send(Ack::Applied(entry.seq));
                 self.settle(&entry);
+                self.release_waiting();
                 return;
             }
             Err(e) => e,
@@ -626,10 +633,19 @@ impl<P: Send + Sync + 'static> Shared<P> {
             tracing::debug!(event_id = %entry.id, attempt = entry.failures, ?delay, %error, "event failed; retrying");
             self.metrics.count(lane, &entry.counters, Count::Retried);
             entry.not_before = Some(Instant::now() + delay);
+            entry.waiting_out = matches!(error, HandlerError::Unavailable(_));
             if self.stale(&entry) {
                 return;
             }
-            self.lock().retry(entry, Instant::now());
+            let waiting_out = entry.waiting_out;
+            let mut scheduler = self.lock();
+            scheduler.retry(entry, Instant::now());
+            if waiting_out {
+                // Set once the entry is in the scheduler, so a success after
+                // this releases it.
+                self.waiting_out.store(true, Ordering::SeqCst);
+            }
+            drop(scheduler);
             self.wake.notify_one();
         } else {
             tracing::warn!(event_id = %entry.id, attempts = entry.failures, %error, "event moved to the dead letters");
@@ -643,6 +659,15 @@ impl<P: Send + Sync + 'static> Shared<P> {
             self.metrics
                 .count(lane, &entry.counters, Count::DeadLettered);
             self.settle(&entry);
+        }
+    }
+
+    /// An event applied: whatever was unavailable is back, so the events
+    /// waiting it out are retried now rather than after their backoff,
+    /// which may have grown to a minute during a long outage.
+    fn release_waiting(&self) {
+        if self.waiting_out.swap(false, Ordering::SeqCst) && self.lock().release_waiting() {
+            self.wake.notify_waiters();
         }
     }
 

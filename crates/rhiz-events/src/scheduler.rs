@@ -34,6 +34,10 @@ pub(crate) struct Entry<P> {
     pub(crate) failures: u32,
     /// Not to be tried before this instant.
     pub(crate) not_before: Option<Instant>,
+    /// Whether it waits because a dependency was unavailable (rather than
+    /// for a failure of its own): such events are retried at once when
+    /// another event shows the dependency is back ([`Scheduler::release_waiting`]).
+    pub(crate) waiting_out: bool,
 }
 
 /// An event waiting for its retry time; the heap pops the earliest first.
@@ -205,6 +209,23 @@ impl<P> Scheduler<P> {
     pub(crate) fn retry(&mut self, entry: Entry<P>, now: Instant) {
         self.make_ready(entry, now);
     }
+
+    /// Makes every event waiting out an unavailable dependency ready now;
+    /// whether there was any.
+    pub(crate) fn release_waiting(&mut self) -> bool {
+        let (waiting, delayed): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
+            .into_vec()
+            .into_iter()
+            .partition(|d| d.1.waiting_out);
+        self.delayed = delayed.into();
+        let released = !waiting.is_empty();
+        for Delayed(_, mut entry) in waiting {
+            entry.not_before = None;
+            entry.waiting_out = false;
+            self.ready[entry.lane.index()].push_back(entry);
+        }
+        released
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +244,7 @@ mod tests {
             ingested: Instant::now(),
             failures: 0,
             not_before: None,
+            waiting_out: false,
         }
     }
 
@@ -283,6 +305,34 @@ mod tests {
             _ => panic!("nothing may run before the retry is due"),
         }
         assert_eq!(run(&mut s, due).unwrap().seq, 1);
+    }
+
+    #[test]
+    fn events_waiting_out_a_dependency_are_released_together() {
+        let mut s = Scheduler::new([1, 1, 1, 1]);
+        let now = Instant::now();
+        let later = now + std::time::Duration::from_secs(60);
+        for (seq, key, waiting_out) in [(1, "a", true), (2, "b", false), (3, "c", true)] {
+            s.insert(entry(seq, key, Lane::Normal), now);
+            let mut e = run(&mut s, now).unwrap();
+            e.not_before = Some(later);
+            e.waiting_out = waiting_out;
+            s.retry(e, now);
+        }
+        assert!(run(&mut s, now).is_none());
+        assert!(s.release_waiting());
+        let mut released = [run(&mut s, now).unwrap(), run(&mut s, now).unwrap()];
+        released.sort_by_key(|e| e.seq);
+        assert_eq!(
+            released.map(|e| (e.seq, e.waiting_out)),
+            [(1, false), (3, false)]
+        );
+        assert!(
+            run(&mut s, now).is_none(),
+            "an event's own failure keeps its delay"
+        );
+        assert!(!s.release_waiting());
+        assert_eq!(run(&mut s, later).unwrap().seq, 2);
     }
 
     #[test]

@@ -176,6 +176,62 @@ async fn an_outage_is_waited_out_past_max_attempts_and_never_dead_lettered() {
 }
 
 #[tokio::test]
+async fn the_first_success_after_an_outage_releases_every_waiting_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Arc::new(Recorder::default());
+    // Backoffs drawn from up to 30 s: without the release, five waiting
+    // events would all come back within 5 s once in about 7,800 runs.
+    let config = PipelineConfig {
+        backoff_base: Duration::from_secs(30),
+        backoff_max: Duration::from_secs(60),
+        ..test_config()
+    };
+    let pipeline = start(open_log(dir.path()).await, recorder.clone(), config).await;
+    let waiting: Vec<Job> = (0..5)
+        .map(|i| {
+            let mut job = Job::new(format!("waiting-{i}"), format!("at://did:plc:x/rel/{i}"));
+            job.outage_failures = 1;
+            job
+        })
+        .collect();
+    pipeline
+        .submit_batch(
+            waiting
+                .iter()
+                .map(|j| j.clone().submission(Lane::Normal))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while pipeline.metrics().total.failed < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outage never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let healthy = Job::new("healthy", "at://did:plc:y/rel/1");
+    pipeline
+        .submit(healthy.submission(Lane::Normal))
+        .await
+        .unwrap();
+    wait_idle(&pipeline, Duration::from_secs(5)).await;
+
+    let applied = recorder.applied.lock().unwrap().clone();
+    for job in &waiting {
+        assert_eq!(applied[&job.id], 1, "{}", job.id);
+    }
+    let m = pipeline.metrics();
+    assert_eq!(
+        (m.total.failed, m.total.applied, m.total.dead_lettered),
+        (5, 6, 0)
+    );
+    pipeline.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn poison_event_backs_off_lands_in_dead_letters_and_replays_once_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let recorder = Arc::new(Recorder::default());
