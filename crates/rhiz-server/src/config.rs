@@ -168,6 +168,11 @@ pub struct Config {
     /// Backoff ceiling after the first failed attempt, in milliseconds; it
     /// doubles with each further failure (full jitter).
     pub event_retry_base_ms: u64,
+    /// How long the event log remembers an applied event, in seconds, so a
+    /// repeat of its id is a duplicate. The embedded log keeps the events
+    /// themselves that long, the Redis log their ids: the log's size grows
+    /// with this times the ingest rate.
+    pub event_idempotency_retention_s: u64,
     /// Most events in one `POST /internal/events/batch`.
     pub ingest_batch_max: usize,
     /// Most events of different records a worker applies together; their
@@ -208,6 +213,7 @@ impl Default for Config {
             event_workers: std::thread::available_parallelism().map_or(1, usize::from),
             event_max_attempts: 3,
             event_retry_base_ms: 2_000,
+            event_idempotency_retention_s: 24 * 3600,
             ingest_batch_max: 1_000,
             event_apply_batch: 4_096,
             event_log: EventLogKind::Embedded,
@@ -225,6 +231,12 @@ impl Config {
             Some(url) => url.clone(),
             None => rhiz_store::sqlite_url_for_data_dir(&self.data_dir),
         }
+    }
+
+    /// How long the event log remembers applied events
+    /// ([`Config::event_idempotency_retention_s`]).
+    pub fn idempotency_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.event_idempotency_retention_s)
     }
 
     /// The event pipeline's settings.
@@ -292,6 +304,8 @@ pub struct ConfigLayer {
     pub event_max_attempts: Option<u64>,
     /// See [`Config::event_retry_base_ms`].
     pub event_retry_base_ms: Option<u64>,
+    /// See [`Config::event_idempotency_retention_s`].
+    pub event_idempotency_retention_s: Option<u64>,
     /// See [`Config::ingest_batch_max`].
     pub ingest_batch_max: Option<u64>,
     /// See [`Config::event_apply_batch`].
@@ -384,6 +398,7 @@ impl ConfigLayer {
             event_workers: number("event_workers")?,
             event_max_attempts: number("event_max_attempts")?,
             event_retry_base_ms: number("event_retry_base_ms")?,
+            event_idempotency_retention_s: number("event_idempotency_retention_s")?,
             ingest_batch_max: number("ingest_batch_max")?,
             event_apply_batch: number("event_apply_batch")?,
             event_log: text("event_log"),
@@ -622,6 +637,14 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
         if let Some(v) = bounded("event_retry_base_ms", layer.event_retry_base_ms, 1, 600_000)? {
             config.event_retry_base_ms = v;
         }
+        if let Some(v) = bounded(
+            "event_idempotency_retention_s",
+            layer.event_idempotency_retention_s,
+            60,
+            30 * 24 * 3600,
+        )? {
+            config.event_idempotency_retention_s = v;
+        }
         if let Some(v) = bounded("ingest_batch_max", layer.ingest_batch_max, 1, 100_000)? {
             config.ingest_batch_max = as_usize(v);
         }
@@ -770,6 +793,20 @@ mod tests {
     }
 
     #[test]
+    fn idempotency_retention_is_read_in_seconds() {
+        assert_eq!(
+            resolve(&[]).unwrap().idempotency_retention(),
+            std::time::Duration::from_secs(86_400)
+        );
+        let from_env = env(&[("RHIZ_EVENT_IDEMPOTENCY_RETENTION_S", "3600")]);
+        let config = resolve(&[layer(from_env, LayerOrigin::Env)]).unwrap();
+        assert_eq!(
+            config.idempotency_retention(),
+            std::time::Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
     fn a_redis_event_log_needs_a_redis_url() {
         let error = resolve(&[layer(env(&[("RHIZ_EVENT_LOG", "redis")]), LayerOrigin::Env)])
             .unwrap_err()
@@ -816,6 +853,11 @@ mod tests {
             ("RHIZ_EVENT_QUEUE_CAPACITY", "0", "event_queue_capacity"),
             ("RHIZ_EVENT_WORKERS", "0", "event_workers"),
             ("RHIZ_EVENT_MAX_ATTEMPTS", "1000", "event_max_attempts"),
+            (
+                "RHIZ_EVENT_IDEMPOTENCY_RETENTION_S",
+                "10",
+                "event_idempotency_retention_s",
+            ),
             ("RHIZ_INGEST_BATCH_MAX", "0", "ingest_batch_max"),
             ("RHIZ_EVENT_LOG", "kafka", "event_log"),
             ("RHIZ_REDIS_URL", "http://redis", "redis_url"),

@@ -181,6 +181,7 @@ async fn start_pipeline(
         (config::EventLogKind::Redis, Some(url)) => {
             let options = rhiz_events::RedisLogOptions {
                 prefix: format!("{}:events", config.redis_prefix),
+                idempotency_retention: config.idempotency_retention(),
                 ..rhiz_events::RedisLogOptions::default()
             };
             let log = rhiz_events::RedisStreamsEventLog::connect(url, options).await?;
@@ -198,7 +199,10 @@ async fn start_pipeline(
         _ => {
             let log = rhiz_events::SqliteEventLog::open(
                 config.data_dir.join(EVENT_LOG_FILE),
-                rhiz_events::SqliteLogOptions::default(),
+                rhiz_events::SqliteLogOptions {
+                    idempotency_retention: config.idempotency_retention(),
+                    ..rhiz_events::SqliteLogOptions::default()
+                },
             )
             .await?;
             rhiz_events::Pipeline::builder(Arc::new(log), handler, codec)
