@@ -140,21 +140,9 @@ async fn a_log_from_before_failure_histories_opens_with_its_last_failures() {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("events.db");
     let failed_at = 1_763_935_200_000_000_i64;
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE events (
-                seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
-                lane INTEGER NOT NULL, event_type TEXT NOT NULL, payload BLOB NOT NULL,
-                enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-                state INTEGER NOT NULL, next_attempt_at INTEGER, last_error TEXT,
-                updated_at INTEGER NOT NULL);
-             CREATE INDEX events_dead ON events(seq) WHERE state = 2;
-             CREATE TABLE applied (seq INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
-        )
-        .unwrap();
+        let conn = unversioned_log(&dir.path().join("events.db"));
         let insert = "INSERT INTO events (id, key, lane, event_type, payload, enqueued_at,
                       attempts, state, next_attempt_at, last_error, updated_at)
                       VALUES (?1, 'k', 2, 'job', x'00', ?2, ?3, ?4, NULL, ?5, ?2)";
@@ -214,4 +202,132 @@ async fn a_log_from_before_failure_histories_opens_with_its_last_failures() {
             .len(),
         2
     );
+}
+
+/// A log file in the schema written before it was versioned (version 0),
+/// empty.
+fn unversioned_log(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE events (
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, key TEXT NOT NULL,
+            lane INTEGER NOT NULL, event_type TEXT NOT NULL, payload BLOB NOT NULL,
+            enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            state INTEGER NOT NULL, next_attempt_at INTEGER, last_error TEXT,
+            updated_at INTEGER NOT NULL);
+         CREATE INDEX events_dead ON events(seq) WHERE state = 2;
+         CREATE TABLE applied (seq INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+    )
+    .unwrap();
+    conn
+}
+
+/// A log file from when applied events kept their rows (and payloads)
+/// opens with those rows gone and their ids still remembered; pending
+/// events and dead letters are kept, and new positions follow every old one,
+/// applied ones included.
+#[tokio::test]
+async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
+    use rhiz_events::{AppendOutcome, DeadLetterFilter, LogCounts};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    {
+        let conn = unversioned_log(&path);
+        let insert = "INSERT INTO events (seq, id, key, lane, event_type, payload, enqueued_at,
+                      attempts, state, last_error, updated_at)
+                      VALUES (?1, ?2, 'k', 2, 'job', zeroblob(1000), 1, 0, ?3, ?4, 1)";
+        for (seq, id, state, error) in [
+            (1, "applied-early", 0, None),
+            (2, "waiting", 0, None),
+            (3, "dead", 2, Some("broken")),
+            (4, "applied-last", 0, None),
+        ] {
+            conn.execute(insert, rusqlite::params![seq, id, state, error])
+                .unwrap();
+        }
+        conn.execute_batch("INSERT INTO applied (seq, applied_at) VALUES (1, 1), (4, 1);")
+            .unwrap();
+    }
+
+    let log = common::open_log(dir.path()).await;
+    assert_eq!(
+        log.counts().await.unwrap(),
+        LogCounts {
+            pending: [0, 0, 1, 0],
+            dead_letters: 1,
+            applied_retained: 2,
+        }
+    );
+    for id in ["applied-early", "applied-last", "waiting", "dead"] {
+        assert_eq!(
+            log.append_one(contract::event(id, "k", Lane::Normal))
+                .await
+                .unwrap(),
+            AppendOutcome::Duplicate,
+            "{id} is remembered"
+        );
+    }
+    let pending = log.pending(0, 10).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|e| (e.seq, e.event.id.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "waiting")]
+    );
+    let dead = log
+        .dead_letters(DeadLetterFilter::all(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("broken"));
+    let next = contract::seq(
+        log.append_one(contract::event("new", "k", Lane::Normal))
+            .await
+            .unwrap(),
+    );
+    assert!(next > 4, "new position {next} follows every old one");
+    log.close().await.unwrap();
+    drop(log);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3, "waiting, dead and new: applied rows are gone");
+}
+
+/// The file holds the payloads of unfinished work only: applying events
+/// frees their space for the next ones.
+#[tokio::test]
+async fn applied_payloads_leave_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = common::open_log(dir.path()).await;
+    let payload = vec![7_u8; 64 * 1024];
+    for round in 0..20 {
+        let events = (0..10)
+            .map(|i| rhiz_events::NewEvent {
+                payload: payload.clone(),
+                ..contract::event(&format!("r{round}-{i}"), "k", Lane::Normal)
+            })
+            .collect();
+        let seqs = log
+            .append(events)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(contract::seq)
+            .collect();
+        log.ack(seqs).await.unwrap();
+    }
+    assert_eq!(log.counts().await.unwrap().applied_retained, 200);
+    log.close().await.unwrap();
+    drop(log);
+
+    // 200 payloads of 64 KiB were written: 12.5 MiB if they were kept.
+    let size = std::fs::metadata(dir.path().join("events.db"))
+        .unwrap()
+        .len();
+    assert!(size < 3 * 1024 * 1024, "events.db is {size} bytes");
 }

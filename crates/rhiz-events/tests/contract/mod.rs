@@ -32,6 +32,7 @@ macro_rules! contract_tests {
             failures_and_dead_letters_persist_across_reopen,
             dead_letters_filter_page_replay_and_purge,
             applied_ids_are_forgotten_after_the_retention,
+            positions_are_never_reused_after_everything_is_applied,
             failed_attempts_are_kept_in_order_through_dead_letters_reopen_and_replay,
             failed_attempts_kept_are_bounded,
         );
@@ -263,6 +264,33 @@ pub async fn applied_ids_are_forgotten_after_the_retention(backend: &impl Backen
     ));
     let counts = log.counts().await.unwrap();
     assert_eq!((counts.applied_retained, counts.pending_total()), (0, 2));
+}
+
+/// Once every event is applied the log holds no pending event, yet the next
+/// append, in this life of the log or after a reopen, gets a later position.
+pub async fn positions_are_never_reused_after_everything_is_applied(backend: &impl Backend) {
+    let log = backend.open().await;
+    let first = seq(log
+        .append_one(event("p1", "k", Lane::Normal))
+        .await
+        .unwrap());
+    log.ack(vec![first]).await.unwrap();
+    let second = seq(log
+        .append_one(event("p2", "k", Lane::Normal))
+        .await
+        .unwrap());
+    assert!(second > first, "{second} after {first}");
+    log.ack(vec![second]).await.unwrap();
+    log.close().await.unwrap();
+    drop(log);
+
+    let log = backend.open().await;
+    let third = seq(log
+        .append_one(event("p3", "k", Lane::Normal))
+        .await
+        .unwrap());
+    assert!(third > second, "{third} after {second}, reopened");
+    assert_eq!(log.counts().await.unwrap().applied_retained, 2);
 }
 
 /// The errors of `attempts`, in order, after checking their times never
