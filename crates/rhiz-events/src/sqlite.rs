@@ -275,6 +275,8 @@ struct Writer {
     conn: Connection,
     options: SqliteLogOptions,
     last_sweep: Instant,
+    /// The last sweep forgot ids: more may be due at once.
+    sweep_behind: bool,
     tally: Tally,
 }
 
@@ -429,6 +431,7 @@ impl Writer {
             conn,
             options,
             last_sweep: Instant::now(),
+            sweep_behind: false,
             tally,
         })
     }
@@ -785,11 +788,14 @@ impl Writer {
         rows.collect()
     }
 
-    /// Forgets applied ids older than the retention, a bounded number at a time.
+    /// Forgets applied ids older than the retention, a bounded number at a
+    /// time: once per interval, and after every group of commands while the
+    /// last sweep found ids to forget, so that forgetting keeps up with any
+    /// rate of acknowledgements.
     fn sweep_if_due(&mut self) {
         let interval = (self.options.idempotency_retention / 16)
             .clamp(Duration::from_millis(100), Duration::from_secs(60));
-        if self.last_sweep.elapsed() < interval {
+        if !self.sweep_behind && self.last_sweep.elapsed() < interval {
             return;
         }
         self.last_sweep = Instant::now();
@@ -806,8 +812,12 @@ impl Writer {
             params![cutoff, SWEEP_BATCH],
         );
         match result {
-            Ok(forgotten) => self.tally.apply(Moved::Forgotten(forgotten as u64)),
+            Ok(forgotten) => {
+                self.sweep_behind = forgotten > 0;
+                self.tally.apply(Moved::Forgotten(forgotten as u64));
+            }
             Err(e) => {
+                self.sweep_behind = false;
                 tracing::warn!(error = %e, "event log retention sweep failed");
             }
         }

@@ -331,3 +331,37 @@ async fn applied_payloads_leave_the_file() {
         .len();
     assert!(size < 3 * 1024 * 1024, "events.db is {size} bytes");
 }
+
+/// Forgetting keeps up with acknowledgements: each sweep forgets a bounded
+/// number of ids (10,000), and while a sweep finds ids to forget the next
+/// group of commands sweeps again, without waiting for the interval
+/// (100 ms here). Three quick appends after the retention forget 25,000.
+#[tokio::test]
+async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteLogOptions {
+        idempotency_retention: Duration::from_secs(1),
+        ..SqliteLogOptions::default()
+    };
+    let log = common::open_log_with(dir.path(), options).await;
+    for chunk in 0..5 {
+        let events = (0..5_000)
+            .map(|i| contract::event(&format!("c{chunk}-{i}"), "k", Lane::Normal))
+            .collect();
+        let seqs = log
+            .append(events)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(contract::seq)
+            .collect();
+        log.ack(seqs).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    for i in 0..3 {
+        log.append_one(contract::event(&format!("after-{i}"), "k", Lane::Normal))
+            .await
+            .unwrap();
+    }
+    assert_eq!(log.counts().await.unwrap().applied_retained, 0);
+}
