@@ -38,7 +38,7 @@ use crate::{
 /// the number of migrations applied to it; files made before the schema was
 /// versioned have version 0 and the tables of the first migration, which
 /// creates only what is missing.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS events (
         seq             INTEGER PRIMARY KEY,
         id              TEXT    NOT NULL UNIQUE,
@@ -93,12 +93,16 @@ const MIGRATIONS: [&str; 3] = [
      INSERT INTO applied_ids (seq, id, applied_at)
         SELECT a.seq, e.id, a.applied_at FROM applied a JOIN events_v2 e ON e.seq = a.seq
         WHERE e.state != 2;
+     INSERT INTO applied_ids (seq, id, applied_at)
+        SELECT seq, id, updated_at FROM events_v2 e
+        WHERE e.state = 1 AND NOT EXISTS (SELECT 1 FROM applied a WHERE a.seq = e.seq);
      INSERT INTO events (seq, id, key, lane, event_type, payload, enqueued_at, attempts,
                          state, next_attempt_at, last_error, updated_at, failed_attempts)
         SELECT seq, id, key, lane, event_type, payload, enqueued_at, attempts,
                state, next_attempt_at, last_error, updated_at, failed_attempts
         FROM events_v2 e
-        WHERE e.state = 2 OR NOT EXISTS (SELECT 1 FROM applied a WHERE a.seq = e.seq);
+        WHERE e.state = 2
+           OR (e.state = 0 AND NOT EXISTS (SELECT 1 FROM applied a WHERE a.seq = e.seq));
      DELETE FROM sqlite_sequence WHERE name = 'events';
      INSERT INTO sqlite_sequence (name, seq)
         SELECT 'events', MAX(IFNULL((SELECT MAX(seq) FROM events_v2), 0),
@@ -106,6 +110,8 @@ const MIGRATIONS: [&str; 3] = [
      DROP TABLE events_v2;
      DROP TABLE applied;
      ALTER TABLE applied_ids RENAME TO applied;",
+    // The retention sweep forgets the ids applied longest ago, by time.
+    "CREATE INDEX IF NOT EXISTS applied_time ON applied(applied_at);",
 ];
 
 const COLUMNS: &str =
@@ -477,7 +483,7 @@ impl Writer {
                     done.push(Done::Append(r, result));
                 }
                 Command::Ack(seqs, r) => {
-                    let result = self.ack(&seqs);
+                    let result = self.in_savepoint(|w| w.ack(&seqs));
                     if result.is_ok() {
                         moved.extend(seqs.into_iter().map(Moved::Applied));
                     }
@@ -604,6 +610,8 @@ impl Writer {
     }
 
     /// Deletes each pending event at `seqs` and remembers its id as applied.
+    /// Run in a savepoint: an event is either still pending or applied with
+    /// its id remembered, never gone and forgotten.
     fn ack(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
         let now = to_micros(SystemTime::now());
         let mut pending_id = self
@@ -616,9 +624,7 @@ impl Writer {
             .map_err(storage("preparing an ack"))?;
         let mut remember = self
             .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO applied (seq, id, applied_at) VALUES (?1, ?2, ?3)",
-            )
+            .prepare_cached("INSERT INTO applied (seq, id, applied_at) VALUES (?1, ?2, ?3)")
             .map_err(storage("preparing an ack"))?;
         for &seq in seqs {
             let id: Option<String> = pending_id
@@ -802,13 +808,9 @@ impl Writer {
         let cutoff = SystemTime::now()
             .checked_sub(self.options.idempotency_retention)
             .map_or(0, to_micros);
-        // Ids are applied in about the order of their positions: the oldest
-        // first `SWEEP_BATCH` by position bound the work of one sweep, and
-        // an id applied late (after long retries) is kept until its time.
         let result = self.conn.execute(
             "DELETE FROM applied WHERE seq IN
-             (SELECT seq FROM (SELECT seq, applied_at FROM applied ORDER BY seq LIMIT ?2)
-              WHERE applied_at < ?1)",
+             (SELECT seq FROM applied WHERE applied_at < ?1 ORDER BY applied_at LIMIT ?2)",
             params![cutoff, SWEEP_BATCH],
         );
         match result {

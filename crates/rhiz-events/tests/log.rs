@@ -223,9 +223,10 @@ fn unversioned_log(path: &std::path::Path) -> rusqlite::Connection {
 }
 
 /// A log file from when applied events kept their rows (and payloads)
-/// opens with those rows gone and their ids still remembered; pending
-/// events and dead letters are kept, and new positions follow every old one,
-/// applied ones included.
+/// opens with those rows gone and their ids still remembered (also those
+/// of the first format, which marked an applied row `state = 1`); pending
+/// events and dead letters are kept, and new positions follow every old
+/// one, applied ones included.
 #[tokio::test]
 async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
     use rhiz_events::{AppendOutcome, DeadLetterFilter, LogCounts};
@@ -241,12 +242,13 @@ async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
             (1, "applied-early", 0, None),
             (2, "waiting", 0, None),
             (3, "dead", 2, Some("broken")),
-            (4, "applied-last", 0, None),
+            (4, "applied-first-format", 1, None),
+            (5, "applied-last", 0, None),
         ] {
             conn.execute(insert, rusqlite::params![seq, id, state, error])
                 .unwrap();
         }
-        conn.execute_batch("INSERT INTO applied (seq, applied_at) VALUES (1, 1), (4, 1);")
+        conn.execute_batch("INSERT INTO applied (seq, applied_at) VALUES (1, 1), (5, 1);")
             .unwrap();
     }
 
@@ -256,10 +258,22 @@ async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
         LogCounts {
             pending: [0, 0, 1, 0],
             dead_letters: 1,
-            applied_retained: 2,
+            applied_retained: 3,
         }
     );
-    for id in ["applied-early", "applied-last", "waiting", "dead"] {
+    let next = contract::seq(
+        log.append_one(contract::event("new", "k", Lane::Normal))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(next, 6, "the new position follows every old one");
+    for id in [
+        "applied-early",
+        "applied-first-format",
+        "applied-last",
+        "waiting",
+        "dead",
+    ] {
         assert_eq!(
             log.append_one(contract::event(id, "k", Lane::Normal))
                 .await
@@ -274,7 +288,7 @@ async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
             .iter()
             .map(|e| (e.seq, e.event.id.as_str()))
             .collect::<Vec<_>>(),
-        [(2, "waiting")]
+        [(2, "waiting"), (6, "new")]
     );
     let dead = log
         .dead_letters(DeadLetterFilter::all(), 0, 10)
@@ -282,12 +296,6 @@ async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
         .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("broken"));
-    let next = contract::seq(
-        log.append_one(contract::event("new", "k", Lane::Normal))
-            .await
-            .unwrap(),
-    );
-    assert!(next > 4, "new position {next} follows every old one");
     log.close().await.unwrap();
     drop(log);
 
@@ -364,4 +372,55 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
             .unwrap();
     }
     assert_eq!(log.counts().await.unwrap().applied_retained, 0);
+}
+
+/// Ids are forgotten by the time they were applied, not by position: ids
+/// applied late at early positions (a replayed backlog) neither hold back
+/// the forgetting of older ones nor go before their time.
+#[tokio::test]
+async fn ids_are_forgotten_oldest_applied_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteLogOptions {
+        idempotency_retention: Duration::from_secs(1),
+        ..SqliteLogOptions::default()
+    };
+    let log = common::open_log_with(dir.path(), options).await;
+    let mut appended = Vec::new();
+    for (prefix, n) in [("late-", 10_001), ("early-", 5_000)] {
+        let events = (0..n)
+            .map(|i| contract::event(&format!("{prefix}{i}"), "k", Lane::Normal))
+            .collect();
+        let seqs: Vec<u64> = log
+            .append(events)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(contract::seq)
+            .collect();
+        appended.push(seqs);
+    }
+    let [late, early] = <[Vec<u64>; 2]>::try_from(appended).unwrap();
+    log.ack(early).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    log.ack(late).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The early ids are past the retention, the late ones are not.
+    for i in 0..3 {
+        log.append_one(contract::event(&format!("trigger-{i}"), "t", Lane::Normal))
+            .await
+            .unwrap();
+    }
+    assert_eq!(log.counts().await.unwrap().applied_retained, 10_001);
+    assert!(matches!(
+        log.append_one(contract::event("early-0", "k", Lane::Normal))
+            .await
+            .unwrap(),
+        rhiz_events::AppendOutcome::Appended { .. }
+    ));
+    assert_eq!(
+        log.append_one(contract::event("late-0", "k", Lane::Normal))
+            .await
+            .unwrap(),
+        rhiz_events::AppendOutcome::Duplicate
+    );
 }
