@@ -281,7 +281,7 @@ struct Writer {
     conn: Connection,
     options: SqliteLogOptions,
     last_sweep: Instant,
-    /// The last sweep forgot ids: more may be due at once.
+    /// The last sweep forgot a full batch: more may be due at once.
     sweep_behind: bool,
     tally: Tally,
 }
@@ -796,8 +796,9 @@ impl Writer {
 
     /// Forgets applied ids older than the retention, a bounded number at a
     /// time: once per interval, and after every group of commands while the
-    /// last sweep found ids to forget, so that forgetting keeps up with any
-    /// rate of acknowledgements.
+    /// last sweep forgot a full batch, so that forgetting keeps up with any
+    /// rate of acknowledgements without a sweep after every group once it
+    /// has caught up.
     fn sweep_if_due(&mut self) {
         let interval = (self.options.idempotency_retention / 16)
             .clamp(Duration::from_millis(100), Duration::from_secs(60));
@@ -815,7 +816,7 @@ impl Writer {
         );
         match result {
             Ok(forgotten) => {
-                self.sweep_behind = forgotten > 0;
+                self.sweep_behind = forgotten as i64 == SWEEP_BATCH;
                 self.tally.apply(Moved::Forgotten(forgotten as u64));
             }
             Err(e) => {

@@ -341,7 +341,7 @@ async fn applied_payloads_leave_the_file() {
 }
 
 /// Forgetting keeps up with acknowledgements: each sweep forgets a bounded
-/// number of ids (10,000), and while a sweep finds ids to forget the next
+/// number of ids (10,000), and while a sweep forgets a full batch the next
 /// group of commands sweeps again, without waiting for the interval
 /// (100 ms here). Three quick appends after the retention forget 25,000.
 #[tokio::test]
