@@ -320,13 +320,7 @@ async fn applied_payloads_leave_the_file() {
                 ..contract::event(&format!("r{round}-{i}"), "k", Lane::Normal)
             })
             .collect();
-        let seqs = log
-            .append(events)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(contract::seq)
-            .collect();
+        let seqs = contract::append_new(&*log, events).await;
         log.ack(seqs).await.unwrap();
     }
     assert_eq!(log.counts().await.unwrap().applied_retained, 200);
@@ -356,13 +350,7 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
         let events = (0..5_000)
             .map(|i| contract::event(&format!("c{chunk}-{i}"), "k", Lane::Normal))
             .collect();
-        let seqs = log
-            .append(events)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(contract::seq)
-            .collect();
+        let seqs = contract::append_new(&*log, events).await;
         log.ack(seqs).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -390,14 +378,7 @@ async fn ids_are_forgotten_oldest_applied_first() {
         let events = (0..n)
             .map(|i| contract::event(&format!("{prefix}{i}"), "k", Lane::Normal))
             .collect();
-        let seqs: Vec<u64> = log
-            .append(events)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(contract::seq)
-            .collect();
-        appended.push(seqs);
+        appended.push(contract::append_new(&*log, events).await);
     }
     let [late, early] = <[Vec<u64>; 2]>::try_from(appended).unwrap();
     log.ack(early).await.unwrap();

@@ -65,6 +65,16 @@ pub fn seq(outcome: AppendOutcome) -> u64 {
     }
 }
 
+/// Appends `events`, none of them a duplicate, and returns their positions.
+pub async fn append_new(log: &(impl EventLog + ?Sized), events: Vec<NewEvent>) -> Vec<u64> {
+    log.append(events)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(seq)
+        .collect()
+}
+
 pub async fn append_reports_duplicates_within_and_across_batches(backend: &impl Backend) {
     let log = backend.open().await;
     let out = log
@@ -92,13 +102,7 @@ pub async fn pending_is_in_order_and_ack_settles(backend: &impl Backend) {
     let events: Vec<NewEvent> = (0..10)
         .map(|i| event(&format!("e{i}"), "k", Lane::Normal))
         .collect();
-    let seqs: Vec<u64> = log
-        .append(events)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(seq)
-        .collect();
+    let seqs = append_new(&*log, events).await;
     let pending = log.pending(0, 100).await.unwrap();
     assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
     assert_eq!(pending[3].event.payload, b"e3");

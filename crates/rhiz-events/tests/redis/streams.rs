@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use rhiz_events::{EventLog, Lane, RedisLogOptions};
 
-use crate::contract::{event, seq};
+use crate::contract::{append_new, event, seq};
 use crate::support::{connect, options, prefix, raw};
 
 #[tokio::test]
@@ -15,13 +15,7 @@ async fn trimming_keeps_every_unacknowledged_entry() {
     let events = (0..200)
         .map(|i| event(&format!("e{i}"), &format!("k{}", i % 7), Lane::Normal))
         .collect();
-    let seqs: Vec<u64> = log
-        .append(events)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(seq)
-        .collect();
+    let seqs = append_new(&*log, events).await;
     // Settle the first 120 and every third one after, out of order.
     let mut settled: Vec<u64> = seqs[..120].iter().rev().copied().collect();
     settled.extend(seqs[120..].iter().step_by(3));
