@@ -566,9 +566,9 @@ impl Writer {
     /// Appends each event whose id is neither applied nor in the log.
     ///
     /// Every statement here and in [`Writer::ack`] changes at most one row,
-    /// so SQLite needs no statement journal for them (an `INSERT … SELECT`
-    /// or a `DELETE … RETURNING` writes one to a temporary file, measured
-    /// at a fifth of an import's time).
+    /// so SQLite opens no statement journal for them (an `INSERT … SELECT`
+    /// or a `DELETE … RETURNING` does, and spilled it to a temporary file:
+    /// +25 % on an import of 100,000 events).
     fn append(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
         let now = to_micros(SystemTime::now());
         let mut applied = self
