@@ -944,5 +944,22 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), EventsError> {
         ))
         .map_err(storage("migrating the schema"))?;
     }
+    if done < MIGRATIONS.len() {
+        give_back_free_space(conn).map_err(storage("compacting the log after migrating"))?;
+    }
+    Ok(())
+}
+
+/// Rewrites the file when most of its pages are free, so that a migration
+/// that drops most of the data (the payloads of applied events, in version
+/// 3) gives the space back to the disk instead of leaving the file at its
+/// old size. Run once, after migrating: SQLite reuses free pages, so a log
+/// in use never needs it.
+fn give_back_free_space(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    if free * 2 > pages {
+        conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
     Ok(())
 }

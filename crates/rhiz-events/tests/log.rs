@@ -306,6 +306,37 @@ async fn a_log_that_kept_applied_payloads_opens_with_their_ids_only() {
     assert_eq!(rows, 3, "waiting, dead and new: applied rows are gone");
 }
 
+/// Migrating a log whose applied events kept their payloads gives the
+/// space they took back to the disk: the file shrinks, once.
+#[tokio::test]
+async fn migrating_away_applied_payloads_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    {
+        let conn = unversioned_log(&path);
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO events (seq, id, key, lane, event_type, payload, enqueued_at, state, updated_at)
+                SELECT i, 'e' || i, 'k', 2, 'job', zeroblob(4000), 1, 0, 1 FROM n;
+             INSERT INTO applied (seq, applied_at) SELECT seq, 1 FROM events WHERE seq > 1;",
+        )
+        .unwrap();
+    }
+    let before = std::fs::metadata(&path).unwrap().len();
+    assert!(before > 8_000_000, "2,000 payloads of 4 KB: {before} bytes");
+
+    let log = common::open_log(dir.path()).await;
+    assert_eq!(log.counts().await.unwrap().pending, [0, 0, 1, 0]);
+    log.close().await.unwrap();
+    drop(log);
+
+    let after = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        after < before / 10,
+        "{before} bytes before migrating, {after} after"
+    );
+}
+
 /// The file holds the payloads of unfinished work only: applying events
 /// frees their space for the next ones.
 #[tokio::test]
