@@ -445,6 +445,13 @@ impl EventBody {
             .map(|record| serde_json::to_value(record).expect("a record serializes to JSON"))
     }
 
+    /// The record of a create or update as compact JSON text, its keys in
+    /// the lexicon's order (a [`Value`] orders them by name).
+    pub fn record_text(&self) -> Option<String> {
+        self.record_out()
+            .map(|record| serde_json::to_string(&record).expect("a record serializes to JSON"))
+    }
+
     /// The record of a create or update, borrowed for serializing.
     fn record_out(&self) -> Option<RecordOut<'_>> {
         match self {

@@ -16,9 +16,9 @@ use serde_json::Value;
 /// use rhiz_store::RecordJson;
 /// use serde_json::json;
 ///
-/// let record = RecordJson::of(&json!({"type": "personal", "strength": 35})).unwrap();
-/// assert_eq!(record.as_str(), r#"{"type":"personal","strength":35}"#);
-/// let reordered = RecordJson::parse(r#"{"strength": 35, "type": "personal"}"#.into()).unwrap();
+/// let record = RecordJson::of(&json!({"strength": 35, "type": "personal"})).unwrap();
+/// assert_eq!(record.as_str(), r#"{"strength":35,"type":"personal"}"#);
+/// let reordered = RecordJson::parse(r#"{"type": "personal", "strength": 35}"#.into()).unwrap();
 /// assert_eq!(record, reordered);
 /// ```
 #[derive(Clone)]

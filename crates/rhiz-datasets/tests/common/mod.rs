@@ -18,8 +18,7 @@ const INGEST_KINDS: &[&str] = &[
 /// the event rhiz-protocol builds from it.
 pub(crate) fn validate_line(text: &str) -> Result<Event, String> {
     let body: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let obj = body.as_object().ok_or("body is not an object")?;
-    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let keys = keys_in_order(text)?;
     if keys != ["event_type", "did", "priority", "event_id", "payload"] {
         return Err(format!("unexpected body keys {keys:?}"));
     }
@@ -119,4 +118,28 @@ pub(crate) fn validate_line(text: &str) -> Result<Event, String> {
     Event::for_record(id, did, uri, Some(cid), body, created_at)
         .map(|e| e.with_priority(priority))
         .map_err(|e| format!("{e}"))
+}
+
+/// The keys of the JSON object `text`, in the order the text gives them
+/// (a parsed [`Value`] orders them by name).
+fn keys_in_order(text: &str) -> Result<Vec<String>, String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some((key, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    let mut json = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut json, Keys).map_err(|e| format!("body: {e}"))
 }
