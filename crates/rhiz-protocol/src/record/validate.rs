@@ -16,17 +16,28 @@ use super::Percent;
 use crate::SyntaxError;
 
 /// The path of `key` inside the object at `path`.
+///
+/// Every field validated gets its path, error or not, so paths are joined
+/// without `format!`, which cost a record several times as much.
 pub(crate) fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+        return key.to_owned();
     }
+    let mut joined = String::with_capacity(path.len() + 1 + key.len());
+    joined.push_str(path);
+    joined.push('.');
+    joined.push_str(key);
+    joined
 }
 
 /// The path of item `i` of the array at `path`.
 pub(crate) fn item(path: &str, i: usize) -> String {
-    format!("{path}[{i}]")
+    let mut joined = String::with_capacity(path.len() + 8);
+    joined.push_str(path);
+    joined.push('[');
+    joined.push_str(&i.to_string());
+    joined.push(']');
+    joined
 }
 
 fn wrong_type(path: &str, expected: impl Into<String>) -> RecordError {
