@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "no participant indexes",
         include_str!("../../migrations/sqlite/0003_no_participant_indexes.sql"),
     ),
+    (
+        4,
+        "no json_valid checks",
+        include_str!("../../migrations/sqlite/0004_no_json_valid_checks.sql"),
+    ),
 ];
 
 /// Applies the migrations `conn`'s database has not had yet.
@@ -144,6 +149,49 @@ mod tests {
             .unwrap();
         assert_eq!(participants, ("did:plc:a".into(), "did:plc:b".into()));
         assert!(!tables(&conn).contains(&"relationship_participants".to_owned()));
+    }
+
+    /// The record columns lose their `json_valid` check in place: rows
+    /// written before stay, the file stays sound, and a new connection reads
+    /// the new definitions.
+    #[test]
+    fn record_columns_lose_their_json_check_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let mut conn = Connection::open(&path).unwrap();
+        for (_, _, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO relationships (uri, cid, author, rel_type, strength, context, visibility,
+                 allow_discovery, allow_attestation, started_at, last_interaction_at, created_at,
+                 indexed_at, record)
+             VALUES ('at://r', 'c', 'did:plc:a', 'personal', 50, '', 'public', 1, 1,
+                 't', 't', 't', 't', '{\"a\":1}');
+             CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+             INSERT INTO _sqlx_migrations VALUES (1, TRUE), (2, TRUE), (3, TRUE);",
+        )
+        .unwrap();
+        run(&mut conn).unwrap();
+        drop(conn);
+
+        let conn = Connection::open(&path).unwrap();
+        let checks: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%json_valid%'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(checks, 0);
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+        let record: String = conn
+            .query_row("SELECT record FROM relationships", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(record, r#"{"a":1}"#);
     }
 
     #[test]
