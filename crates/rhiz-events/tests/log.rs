@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhiz_events::{async_trait, EventLog, Lane, SqliteLogOptions};
+use rhiz_events::{async_trait, EventLog, Lane, SqliteEventLog, SqliteLogOptions};
 
 /// SQLite logs in a temporary directory of their own.
 struct Sqlite(tempfile::TempDir);
@@ -372,11 +372,7 @@ async fn applied_payloads_leave_the_file() {
 #[tokio::test]
 async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let options = SqliteLogOptions {
-        idempotency_retention: Duration::from_secs(1),
-        ..SqliteLogOptions::default()
-    };
-    let log = common::open_log_with(dir.path(), options).await;
+    let log = log_remembering_ids_for_a_second(dir.path()).await;
     for chunk in 0..5 {
         let events = (0..5_000)
             .map(|i| contract::event(&format!("c{chunk}-{i}"), "k", Lane::Normal))
@@ -385,12 +381,27 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
         log.ack(seqs).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(1_200)).await;
+    run_three_groups(&*log, "after").await;
+    assert_eq!(log.counts().await.unwrap().applied_retained, 0);
+}
+
+/// A log that forgets applied ids after one second.
+async fn log_remembering_ids_for_a_second(dir: &std::path::Path) -> Arc<SqliteEventLog> {
+    let options = SqliteLogOptions {
+        idempotency_retention: Duration::from_secs(1),
+        ..SqliteLogOptions::default()
+    };
+    common::open_log_with(dir, options).await
+}
+
+/// Appends three new events one at a time: three groups of commands, after
+/// each of which the log may sweep.
+async fn run_three_groups(log: &impl EventLog, prefix: &str) {
     for i in 0..3 {
-        log.append_one(contract::event(&format!("after-{i}"), "k", Lane::Normal))
+        log.append_one(contract::event(&format!("{prefix}-{i}"), "k", Lane::Normal))
             .await
             .unwrap();
     }
-    assert_eq!(log.counts().await.unwrap().applied_retained, 0);
 }
 
 /// Ids are forgotten by the time they were applied, not by position: ids
@@ -399,11 +410,7 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
 #[tokio::test]
 async fn ids_are_forgotten_oldest_applied_first() {
     let dir = tempfile::tempdir().unwrap();
-    let options = SqliteLogOptions {
-        idempotency_retention: Duration::from_secs(1),
-        ..SqliteLogOptions::default()
-    };
-    let log = common::open_log_with(dir.path(), options).await;
+    let log = log_remembering_ids_for_a_second(dir.path()).await;
     let mut appended = Vec::new();
     for (prefix, n) in [("late-", 10_001), ("early-", 5_000)] {
         let events = (0..n)
@@ -417,11 +424,7 @@ async fn ids_are_forgotten_oldest_applied_first() {
     log.ack(late).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     // The early ids are past the retention, the late ones are not.
-    for i in 0..3 {
-        log.append_one(contract::event(&format!("trigger-{i}"), "t", Lane::Normal))
-            .await
-            .unwrap();
-    }
+    run_three_groups(&*log, "trigger").await;
     assert_eq!(log.counts().await.unwrap().applied_retained, 10_001);
     assert!(matches!(
         log.append_one(contract::event("early-0", "k", Lane::Normal))
