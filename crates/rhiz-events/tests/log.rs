@@ -372,7 +372,7 @@ async fn applied_payloads_leave_the_file() {
 #[tokio::test]
 async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let log = log_remembering_ids_for_a_second(dir.path()).await;
+    let log = log_remembering_ids_for(dir.path(), Duration::from_secs(1)).await;
     for chunk in 0..5 {
         let events = (0..5_000)
             .map(|i| contract::event(&format!("c{chunk}-{i}"), "k", Lane::Normal))
@@ -385,10 +385,13 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
     assert_eq!(log.counts().await.unwrap().applied_retained, 0);
 }
 
-/// A log that forgets applied ids after one second.
-async fn log_remembering_ids_for_a_second(dir: &std::path::Path) -> Arc<SqliteEventLog> {
+/// A log that forgets applied ids after `retention`.
+async fn log_remembering_ids_for(
+    dir: &std::path::Path,
+    retention: Duration,
+) -> Arc<SqliteEventLog> {
     let options = SqliteLogOptions {
-        idempotency_retention: Duration::from_secs(1),
+        idempotency_retention: retention,
         ..SqliteLogOptions::default()
     };
     common::open_log_with(dir, options).await
@@ -406,11 +409,13 @@ async fn run_three_groups(log: &impl EventLog, prefix: &str) {
 
 /// Ids are forgotten by the time they were applied, not by position: ids
 /// applied late at early positions (a replayed backlog) neither hold back
-/// the forgetting of older ones nor go before their time.
+/// the forgetting of older ones nor go before their time. The margins are
+/// seconds wide so that a slow disk's commits cannot move an id across the
+/// retention.
 #[tokio::test]
 async fn ids_are_forgotten_oldest_applied_first() {
     let dir = tempfile::tempdir().unwrap();
-    let log = log_remembering_ids_for_a_second(dir.path()).await;
+    let log = log_remembering_ids_for(dir.path(), Duration::from_secs(4)).await;
     let mut appended = Vec::new();
     for (prefix, n) in [("late-", 10_001), ("early-", 5_000)] {
         let events = (0..n)
@@ -420,9 +425,9 @@ async fn ids_are_forgotten_oldest_applied_first() {
     }
     let [late, early] = <[Vec<u64>; 2]>::try_from(appended).unwrap();
     log.ack(early).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     log.ack(late).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     // The early ids are past the retention, the late ones are not.
     run_three_groups(&*log, "trigger").await;
     assert_eq!(log.counts().await.unwrap().applied_retained, 10_001);
