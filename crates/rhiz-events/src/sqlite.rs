@@ -428,7 +428,9 @@ impl Writer {
         conn.execute_batch(
             "PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;",
+             PRAGMA synchronous = FULL;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536;",
         )
         .map_err(storage("locking the log (is another process using it?)"))?;
         migrate(&conn, path)?;
