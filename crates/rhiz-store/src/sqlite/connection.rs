@@ -131,14 +131,21 @@ pub(super) fn query_each<T>(
     keys: &[String],
     decode: impl Fn(&NamedRow<'_>) -> Result<T>,
 ) -> Result<Vec<Option<T>>> {
-    let mut statement = conn.prepare_cached(sql).map_err(store_error(op))?;
+    // One read transaction for every key: a single snapshot, and the
+    // write-ahead log's read lock taken once rather than once per key.
+    let snapshot = conn.unchecked_transaction().map_err(store_error(op))?;
+    let mut statement = snapshot.prepare_cached(sql).map_err(store_error(op))?;
     let names = column_names(&statement);
-    keys.iter()
+    let found = keys
+        .iter()
         .map(|key| {
             bind(&mut statement, &[key]).map_err(store_error(op))?;
             first_row(&mut statement, &names, op, &decode)
         })
-        .collect()
+        .collect();
+    drop(statement);
+    snapshot.commit().map_err(store_error(op))?;
+    found
 }
 
 /// Runs the bound `statement` and decodes its first row, if any.
