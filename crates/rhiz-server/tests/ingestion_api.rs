@@ -150,8 +150,12 @@ async fn an_accepted_event_is_applied_to_store_and_graph_once() {
         relationship_stored(&app, &uri)
     })
     .await;
+    // Apply writes the store, then the graph.
+    app.eventually("the relationship in the graph", || async {
+        app.state.graph.read().relationship_count() == 1
+    })
+    .await;
     let alice: Did = did("alice").parse().unwrap();
-    assert_eq!(app.state.graph.read().relationship_count(), 1);
     assert!(app.state.graph.read().did_id(&alice).is_some());
 
     // The same id again: a duplicate, not applied twice.
