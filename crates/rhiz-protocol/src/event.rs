@@ -8,8 +8,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::record::{Attestation, EntityProfile, Record, RecordError, RelationshipRecord};
@@ -559,6 +561,26 @@ pub struct Event {
     priority: Priority,
     source_time: Datetime,
     body: EventBody,
+    record_text: RecordText,
+}
+
+/// The JSON text of an event's record, written the first time it is asked
+/// for ([`Event::record_raw`]) and shared by every later use: the event
+/// log's payload and the store's row each serialized the record otherwise.
+/// Not part of the event's value: it never takes part in equality.
+#[derive(Clone, Default)]
+struct RecordText(OnceLock<Option<Box<RawValue>>>);
+
+impl PartialEq for RecordText {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for RecordText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordText")
+    }
 }
 
 impl Event {
@@ -638,6 +660,7 @@ impl Event {
             priority: Priority::default(),
             source_time,
             body,
+            record_text: RecordText::default(),
         })
     }
 
@@ -657,6 +680,7 @@ impl Event {
             priority: Priority::default(),
             source_time,
             body: EventBody::TrustInvalidated { reason },
+            record_text: RecordText::default(),
         }
     }
 
@@ -665,6 +689,20 @@ impl Event {
     pub fn with_priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
         self
+    }
+
+    /// The record of a create or update as compact JSON text, its keys in
+    /// the lexicon's order ([`EventBody::record_text`]), serialized once
+    /// per event however often it is asked for.
+    pub fn record_raw(&self) -> Option<&RawValue> {
+        self.record_text
+            .0
+            .get_or_init(|| {
+                self.body.record_out().map(|record| {
+                    serde_json::value::to_raw_value(&record).expect("a record serializes to JSON")
+                })
+            })
+            .as_deref()
     }
 
     /// The idempotency key.
@@ -727,7 +765,7 @@ struct WireOut<'a> {
     priority: Priority,
     source_time: &'a Datetime,
     #[serde(skip_serializing_if = "Option::is_none")]
-    record: Option<RecordOut<'a>>,
+    record: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
 }
@@ -774,7 +812,7 @@ impl Serialize for Event {
             author: &self.author,
             priority: self.priority,
             source_time: &self.source_time,
-            record: self.body.record_out(),
+            record: self.record_raw(),
             reason,
         }
         .serialize(serializer)
@@ -1229,6 +1267,18 @@ mod tests {
         fn json_round_trip(e in arb_event()) {
             let text = serde_json::to_string(&e).unwrap();
             prop_assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), e);
+        }
+
+        /// The record's text is made once, is the body's record text, and
+        /// is what the wire form carries.
+        #[test]
+        fn record_raw_is_the_record_text_made_once(e in arb_event()) {
+            let first = e.record_raw().map(|raw| raw as *const RawValue);
+            prop_assert_eq!(first, e.record_raw().map(|raw| raw as *const RawValue));
+            let text = e.body().record_text();
+            prop_assert_eq!(e.record_raw().map(RawValue::get), text.as_deref());
+            let wire: Value = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            prop_assert_eq!(wire.get("record").cloned(), e.body().record_json());
         }
     }
 }

@@ -30,6 +30,12 @@ impl RecordJson {
         serde_json::value::to_raw_value(record).map(Self)
     }
 
+    /// Keeps JSON text that is already checked, such as a record's text
+    /// an event serialized once for every use.
+    pub fn from_raw(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+
     /// Checks that `text` is JSON and keeps it as it is.
     pub fn parse(text: String) -> serde_json::Result<Self> {
         RawValue::from_string(text).map(Self)

@@ -159,7 +159,8 @@ pub(super) fn plan(
                     .into_iter()
                     .flat_map(|p| p.participants.iter().cloned()),
             );
-            let row = rows::relationship_row(uri, cid, event.author(), record, now);
+            let text = rows::record_json(event);
+            let row = rows::relationship_row(uri, cid, event.author(), record, text, now);
             known
                 .relationships
                 .insert(uri.clone(), Some(RelationshipHead::from(&row)));
@@ -196,7 +197,7 @@ pub(super) fn plan(
                 }
                 dids.extend(target.participants.iter().cloned());
             }
-            let row = rows::attestation_row(uri, cid, record, now);
+            let row = rows::attestation_row(uri, cid, record, rows::record_json(event), now);
             known
                 .attestations
                 .insert(uri.clone(), Some(AttestationHead::from(&row)));

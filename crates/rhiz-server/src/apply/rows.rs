@@ -1,15 +1,26 @@
 //! Validated records turned into the rows the store keeps.
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{AtUri, Attestation, Cid, Did, EntityProfile, RelationshipRecord};
+use rhiz_protocol::{AtUri, Attestation, Cid, Did, EntityProfile, Event, RelationshipRecord};
 use rhiz_store::{EntityPatch, NewEntity, RecordJson, StoredAttestation, StoredRelationship};
 
-/// The stored row of a relationship record applied at `now`.
+/// The JSON text of the record `event` creates or updates, serialized
+/// once for the event log's payload and the store's row.
+pub(super) fn record_json(event: &Event) -> RecordJson {
+    let raw = event
+        .record_raw()
+        .expect("a create or update carries a record");
+    RecordJson::from_raw(raw.to_owned())
+}
+
+/// The stored row of a relationship record, with its JSON text `text`,
+/// applied at `now`.
 pub(super) fn relationship_row(
     uri: &AtUri,
     cid: &Cid,
     author: &Did,
     record: &RelationshipRecord,
+    text: RecordJson,
     now: DateTime<Utc>,
 ) -> StoredRelationship {
     StoredRelationship {
@@ -27,17 +38,19 @@ pub(super) fn relationship_row(
         last_interaction_at: record.temporal.last_interaction.to_utc(),
         created_at: record.created_at.to_utc(),
         indexed_at: now,
-        record: RecordJson::of(record).expect("a record serializes to JSON"),
+        record: text,
         signed: record.signed(),
         strength_deviation: record.strength_deviation(),
     }
 }
 
-/// The stored row of an attestation record applied at `now`.
+/// The stored row of an attestation record, with its JSON text `text`,
+/// applied at `now`.
 pub(super) fn attestation_row(
     uri: &AtUri,
     cid: &Cid,
     record: &Attestation,
+    text: RecordJson,
     now: DateTime<Utc>,
 ) -> StoredAttestation {
     StoredAttestation {
@@ -51,7 +64,7 @@ pub(super) fn attestation_row(
         suggested_strength: record.suggested_strength.map(|s| s.get()),
         created_at: record.created_at.to_utc(),
         indexed_at: now,
-        record: RecordJson::of(record).expect("a record serializes to JSON"),
+        record: text,
     }
 }
 
