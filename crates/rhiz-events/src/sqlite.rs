@@ -425,12 +425,19 @@ impl Writer {
         let conn = Connection::open(path).map_err(storage("opening the log"))?;
         conn.busy_timeout(Duration::ZERO)
             .map_err(storage("configuring the log"))?;
+        // Checkpoints every 16,384 WAL frames (64 MiB), not SQLite's 1,000:
+        // most of the log's pages are written, then freed when their events
+        // are applied, then reused, and each checkpoint copies only the last
+        // version of a page, so rarer checkpoints copy far fewer pages (an
+        // import of 100,000 events: −7 % wall time). The WAL file keeps that
+        // size between checkpoints.
         conn.execute_batch(
             "PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -65536;
+             PRAGMA wal_autocheckpoint = 16384;",
         )
         .map_err(storage("locking the log (is another process using it?)"))?;
         migrate(&conn, path)?;
