@@ -197,7 +197,8 @@ pub(super) fn plan(
                 }
                 dids.extend(target.participants.iter().cloned());
             }
-            let row = rows::attestation_row(uri, cid, record, rows::record_json(event), now);
+            let text = rows::record_json(event);
+            let row = rows::attestation_row(uri, cid, record, text, now);
             known
                 .attestations
                 .insert(uri.clone(), Some(AttestationHead::from(&row)));
