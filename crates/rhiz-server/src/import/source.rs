@@ -91,36 +91,58 @@ impl Source {
 }
 
 /// Lines of JSON, each turned into an event by `convert` (`None`: not a
-/// Rhiz event). Blank lines are skipped; I/O errors end the file with an
-/// error item.
-fn json_lines<R, F>(reader: R, convert: F) -> impl Iterator<Item = (u64, Item)> + Send
+/// Rhiz event). Blank lines are skipped; a line that is not UTF-8 text or
+/// not JSON is reported and the next one read; an I/O error ends the file
+/// with an error item. One buffer serves every line.
+fn json_lines<R, F>(mut reader: R, convert: F) -> impl Iterator<Item = (u64, Item)> + Send
 where
     R: BufRead + Send,
     F: Fn(&Value) -> Result<Option<Event>, IngestError> + Send,
 {
+    let mut line = Vec::new();
+    let mut number = 0;
     let mut failed = false;
-    reader.lines().enumerate().map_while(move |(i, line)| {
+    std::iter::from_fn(move || {
         if failed {
             return None;
         }
-        let number = i as u64 + 1;
-        let item = match line {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line);
+        if matches!(read, Ok(0)) {
+            return None;
+        }
+        number += 1;
+        let item = match read {
             Err(error) => {
                 failed = true;
                 Item::Invalid(format!("cannot read the file: {error}"))
             }
-            Ok(line) if line.trim().is_empty() => Item::Skipped,
-            Ok(line) => match serde_json::from_str::<Value>(&line) {
-                Err(error) => Item::Invalid(format!("not JSON: {error}")),
-                Ok(value) => match convert(&value) {
-                    Ok(Some(event)) => Item::Event(Box::new(event)),
-                    Ok(None) => Item::Skipped,
-                    Err(error) => Item::Invalid(error.to_string()),
-                },
-            },
+            Ok(_) => json_line(&line, &convert),
         };
         Some((number, item))
     })
+}
+
+/// One line of [`json_lines`], its end of line included.
+fn json_line<F>(line: &[u8], convert: &F) -> Item
+where
+    F: Fn(&Value) -> Result<Option<Event>, IngestError>,
+{
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(error) => return Item::Invalid(format!("not UTF-8 text: {error}")),
+    };
+    if text.trim().is_empty() {
+        return Item::Skipped;
+    }
+    match serde_json::from_str::<Value>(text) {
+        Err(error) => Item::Invalid(format!("not JSON: {error}")),
+        Ok(value) => match convert(&value) {
+            Ok(Some(event)) => Item::Event(Box::new(event)),
+            Ok(None) => Item::Skipped,
+            Err(error) => Item::Invalid(error.to_string()),
+        },
+    }
 }
 
 /// Counts the bytes read through it.
@@ -134,5 +156,39 @@ impl<R: Read> Read for CountingReader<R> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each line is numbered and judged on its own: a line that is not
+    /// UTF-8 or not JSON does not end the file; blank lines, `\r\n` ends
+    /// and a last line without an end are read as such.
+    #[test]
+    fn every_line_is_numbered_and_judged_alone() {
+        let input: &[u8] = b"{\"a\":1}\n\xff\xfe{}\n\n{\"a\":2}\r\nnot json\n{\"a\":3}";
+        let items: Vec<(u64, String)> = json_lines(input, |_| Ok(None))
+            .map(|(number, item)| {
+                let item = match item {
+                    Item::Event(_) => "event".to_owned(),
+                    Item::Skipped => "skipped".to_owned(),
+                    Item::Invalid(message) => message,
+                };
+                (number, item)
+            })
+            .collect();
+        assert_eq!(items.len(), 6, "{items:?}");
+        for (i, (number, _)) in items.iter().enumerate() {
+            assert_eq!(*number, i as u64 + 1);
+        }
+        let skipped = |n: usize| items[n - 1].1 == "skipped";
+        assert!(
+            skipped(1) && skipped(3) && skipped(4) && skipped(6),
+            "{items:?}"
+        );
+        assert!(items[1].1.starts_with("not UTF-8 text: "), "{items:?}");
+        assert!(items[4].1.starts_with("not JSON: "), "{items:?}");
     }
 }
