@@ -49,10 +49,10 @@ pub struct ImportArgs {
     /// Weight scale of an edge list: `rating` (-10..10) or `percent` (0..100).
     #[arg(long, value_enum, default_value = "rating")]
     pub scale: ScaleArg,
-    /// Events per submission: by default 1,000 per request to a server
-    /// (its `ingest_batch_max` by default), 4,096 offline.
+    /// Events per submission, at least 1: by default 1,000 per request to a
+    /// server (its `ingest_batch_max` by default), 4,096 offline.
     #[arg(long)]
-    pub batch: Option<usize>,
+    pub batch: Option<std::num::NonZeroUsize>,
     /// Send to a running server at this URL instead of importing offline.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
@@ -307,5 +307,28 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
             eprintln!("rhiz: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--batch 0` is refused when parsing, naming the flag, instead of
+    /// running one event per submission.
+    #[test]
+    fn an_import_batch_of_zero_is_refused() {
+        let error = Cli::try_parse_from(["rhiz", "import", "events.ndjson", "--batch", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--batch"), "{error}");
+        let parsed = Cli::try_parse_from(["rhiz", "import", "events.ndjson", "--batch", "7"]);
+        let Ok(Cli {
+            command: Command::Import(args),
+        }) = parsed
+        else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(args.batch.map(usize::from), Some(7));
     }
 }

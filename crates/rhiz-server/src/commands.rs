@@ -35,10 +35,13 @@ pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
             ScaleArg::Rating => rhiz_datasets::Scale::Rating,
             ScaleArg::Percent => rhiz_datasets::Scale::Percent,
         },
-        batch: args.batch.unwrap_or(match args.server {
-            Some(_) => import::DEFAULT_BATCH,
-            None => BULK_APPLY_BATCH,
-        }),
+        batch: args.batch.map_or(
+            match args.server {
+                Some(_) => import::DEFAULT_BATCH,
+                None => BULK_APPLY_BATCH,
+            },
+            usize::from,
+        ),
     };
     let started = Instant::now();
     let summary = match &args.server {
