@@ -2,6 +2,7 @@
 //! `cache`.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -9,13 +10,13 @@ use serde_json::Value;
 
 use crate::cli::{CacheAction, CacheArgs, DlqAction, DlqArgs, GenArgs, ImportArgs, ScaleArg};
 use crate::config::Config;
-use crate::import::{self, ImportOptions, RemoteSink};
+use crate::import::{self, RemoteSink, Source};
 use crate::AppState;
 
 /// The least queue (and lane) capacity an offline import runs with.
 const BULK_QUEUE_CAPACITY: usize = 50_000;
 /// The least apply batch an offline import runs with.
-const BULK_APPLY_BATCH: usize = 4_096;
+const BULK_APPLY_BATCH: NonZeroUsize = NonZeroUsize::new(4_096).unwrap();
 
 /// `rhiz import`: offline into the configured storage, or to `--server`.
 ///
@@ -28,26 +29,21 @@ const BULK_APPLY_BATCH: usize = 4_096;
 /// against 17,000 with a lane of 2,500 and batches of 512; chunks of 4,096
 /// rather than 1,000 added 6 %).
 pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
-    let options = ImportOptions {
-        file: args.file.clone(),
-        format: args.format,
-        scale: match args.scale {
-            ScaleArg::Rating => rhiz_datasets::Scale::Rating,
-            ScaleArg::Percent => rhiz_datasets::Scale::Percent,
-        },
-        batch: args.batch.map_or(
-            match args.server {
-                Some(_) => import::DEFAULT_BATCH,
-                None => BULK_APPLY_BATCH,
-            },
-            usize::from,
-        ),
+    let scale = match args.scale {
+        ScaleArg::Rating => rhiz_datasets::Scale::Rating,
+        ScaleArg::Percent => rhiz_datasets::Scale::Percent,
     };
+    // The file first: a wrong path touches no storage.
+    let source = Source::open(&args.file, args.format, scale)?;
+    let batch = args.batch.unwrap_or(match args.server {
+        Some(_) => import::DEFAULT_BATCH,
+        None => BULK_APPLY_BATCH,
+    });
     let started = Instant::now();
     let summary = match &args.server {
         Some(server) => {
             let mut sink = RemoteSink::new(server, internal_key(&config)?)?;
-            import::run(&options, &mut sink).await?
+            import::run(source, batch, &mut sink).await?
         }
         None => {
             let store_url = config.store_url();
@@ -60,11 +56,11 @@ pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
             let config = Config {
                 event_queue_capacity: config.event_queue_capacity.max(BULK_QUEUE_CAPACITY),
                 event_lane_capacity: config.event_lane_capacity.max(BULK_QUEUE_CAPACITY),
-                event_apply_batch: config.event_apply_batch.max(BULK_APPLY_BATCH),
+                event_apply_batch: config.event_apply_batch.max(BULK_APPLY_BATCH.get()),
                 ..config
             };
             let state = AppState::start(store, config).await?;
-            let summary = import::run_offline(&state, &options).await;
+            let summary = import::run_offline(&state, source, batch).await;
             let metrics = state.pipeline.metrics();
             state.shutdown().await;
             let summary = summary?;

@@ -159,6 +159,28 @@ async fn generated_data_imports_offline_and_a_running_server_keeps_its_storage()
         .contains_key(&events::relationship_uri("newcomer", 1)));
 }
 
+/// A file that cannot be opened is reported before any storage is made.
+#[test]
+fn a_missing_file_is_reported_and_touches_no_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let missing = dir.path().join("missing.ndjson");
+    let output = rhiz(
+        &[
+            "import",
+            missing.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot open"), "{stderr}");
+    assert!(stderr.contains("missing.ndjson"), "{stderr}");
+    assert!(!data.exists(), "the data directory was made");
+}
+
 #[tokio::test]
 async fn an_edge_list_imports_with_distrust_for_negative_ratings() {
     let dir = tempfile::tempdir().unwrap();

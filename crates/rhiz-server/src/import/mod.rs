@@ -16,7 +16,7 @@
 mod remote;
 mod source;
 
-use std::path::PathBuf;
+use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub use source::{Format, Item, Source};
 use crate::AppState;
 
 /// Events per request to a server: its default `ingest_batch_max`.
-pub const DEFAULT_BATCH: usize = 1_000;
+pub const DEFAULT_BATCH: NonZeroUsize = NonZeroUsize::new(1_000).unwrap();
 /// Invalid lines printed in full; the rest are only counted.
 const MAX_PRINTED_ERRORS: u64 = 1_000;
 /// Chunks parsed ahead of the one being submitted.
@@ -117,24 +117,14 @@ impl Summary {
     }
 }
 
-/// What to import and how.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    /// The file.
-    pub file: PathBuf,
-    /// Its format.
-    pub format: Format,
-    /// The weight scale of an edge list.
-    pub scale: rhiz_datasets::Scale,
-    /// Events per submission.
-    pub batch: usize,
-}
-
-/// Reads `options.file` and submits every valid event to `sink`, printing
-/// invalid lines to stderr with their numbers and drawing a progress bar
-/// (events/s and ETA) when stderr is a terminal.
-pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result<Summary> {
-    let source = Source::open(&options.file, options.format, options.scale)?;
+/// Reads `source` and submits every valid event to `sink`, `batch` at a
+/// time, printing invalid lines to stderr with their numbers and drawing a
+/// progress bar (events/s and ETA) when stderr is a terminal.
+pub async fn run(
+    source: Source,
+    batch: NonZeroUsize,
+    sink: &mut dyn Sink,
+) -> anyhow::Result<Summary> {
     let bytes_read = Arc::clone(&source.bytes_read);
     let progress = ProgressBar::new(source.total_bytes);
     progress.set_style(ProgressStyle::with_template(
@@ -142,7 +132,7 @@ pub async fn run(options: &ImportOptions, sink: &mut dyn Sink) -> anyhow::Result
     )?);
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut chunks = read_ahead(source, options.batch.max(1));
+    let mut chunks = read_ahead(source, batch.get());
     while let Some(chunk) = chunks.recv().await {
         let mut events = Vec::with_capacity(chunk.len());
         for (line, item) in chunk {
@@ -219,11 +209,15 @@ fn report_invalid(progress: &ProgressBar, summary: &mut Summary, line: u64, mess
     }
 }
 
-/// An offline import: runs `options` into the pipeline of `state`, then
+/// An offline import: runs `source` into the pipeline of `state`, then
 /// waits until every accepted event is applied or dead-lettered and stops
 /// the pipeline.
-pub async fn run_offline(state: &AppState, options: &ImportOptions) -> anyhow::Result<Summary> {
-    let summary = run(options, &mut PipelineSink(state)).await?;
+pub async fn run_offline(
+    state: &AppState,
+    source: Source,
+    batch: NonZeroUsize,
+) -> anyhow::Result<Summary> {
+    let summary = run(source, batch, &mut PipelineSink(state)).await?;
     while state.pipeline.metrics().events_in_queue > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
