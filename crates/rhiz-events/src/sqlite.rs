@@ -425,6 +425,9 @@ impl Writer {
         let conn = Connection::open(path).map_err(storage("opening the log"))?;
         conn.busy_timeout(Duration::ZERO)
             .map_err(storage("configuring the log"))?;
+        // Savepoint journals stay in memory (they spilled to a temporary
+        // file on every group commit) and a 64 MiB page cache keeps the id
+        // indexes from being re-read out of the WAL.
         // Checkpoints every 16,384 WAL frames (64 MiB), not SQLite's 1,000:
         // most of the log's pages are written, then freed when their events
         // are applied, then reused, and each checkpoint copies only the last
