@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cli::{CacheAction, CacheArgs, DlqAction, DlqArgs, GenArgs, ImportArgs, ScaleArg};
 use crate::config::Config;
 use crate::import::{self, RemoteSink, Source};
-use crate::AppState;
+use crate::ImportState;
 
 /// The least queue (and lane) capacity an offline import runs with.
 const BULK_QUEUE_CAPACITY: usize = 50_000;
@@ -59,8 +59,8 @@ pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
                 event_apply_batch: config.event_apply_batch.max(BULK_APPLY_BATCH.get()),
                 ..config
             };
-            let state = AppState::start(store, config).await?;
-            let summary = import::run_offline(&state, source, batch).await;
+            let state = ImportState::start(store, &config).await?;
+            let summary = import::run_offline(&state.pipeline, source, batch).await;
             let metrics = state.pipeline.metrics();
             state.shutdown().await;
             let summary = summary?;

@@ -52,7 +52,7 @@ pub enum Applied {
 /// Applies [`Event`]s to the store and the graph; the pipeline's handler.
 pub struct Applier {
     store: Arc<dyn Store>,
-    graph: Arc<LiveGraph>,
+    graph: Option<Arc<LiveGraph>>,
     feed: Arc<ChangeFeed>,
     cache: rhiz_cache::Cache,
     watchers: watch::Watchers,
@@ -90,11 +90,12 @@ impl Handler<Event> for Applier {
 }
 
 impl Applier {
-    /// An applier writing to `store` and `graph`, invalidating in `cache`
-    /// and publishing on `feed`.
+    /// An applier writing to `store` and `graph` (none for an offline
+    /// import, see [`crate::ImportState`]), invalidating in `cache` and
+    /// publishing on `feed`.
     pub fn new(
         store: Arc<dyn Store>,
-        graph: Arc<LiveGraph>,
+        graph: Option<Arc<LiveGraph>>,
         feed: Arc<ChangeFeed>,
         cache: rhiz_cache::Cache,
     ) -> Self {
@@ -204,7 +205,10 @@ impl Applier {
 
     /// Applies the graph changes of `plans` under one hold of the write lock.
     fn update_graph(&self, plans: &mut [Result<Plan, HandlerError>]) {
-        let mut graph = self.graph.write();
+        let Some(graph) = &self.graph else {
+            return;
+        };
+        let mut graph = graph.write();
         for plan in plans.iter_mut() {
             let Ok(Plan::Record { graph: change, .. }) = plan else {
                 continue;

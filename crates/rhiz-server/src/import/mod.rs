@@ -23,14 +23,12 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rhiz_events::async_trait;
-use rhiz_events::SubmitOutcome;
+use rhiz_events::{Pipeline, SubmitOutcome};
 use rhiz_protocol::Event;
 use tokio::sync::mpsc;
 
 pub use remote::RemoteSink;
 pub use source::{Format, Item, Source};
-
-use crate::AppState;
 
 /// Events per request to a server: its default `ingest_batch_max`.
 pub const DEFAULT_BATCH: NonZeroUsize = NonZeroUsize::new(1_000).unwrap();
@@ -60,7 +58,7 @@ pub enum Outcome {
 }
 
 /// The embedded pipeline of an offline import.
-pub struct PipelineSink<'a>(pub &'a AppState);
+pub struct PipelineSink<'a>(pub &'a Pipeline<Event>);
 
 #[async_trait]
 impl Sink for PipelineSink<'_> {
@@ -70,7 +68,7 @@ impl Sink for PipelineSink<'_> {
             .cloned()
             .map(crate::ingest::submission)
             .collect();
-        let outcomes = self.0.pipeline.submit_batch(submissions).await?;
+        let outcomes = self.0.submit_batch(submissions).await?;
         Ok(outcomes
             .into_iter()
             .map(|outcome| match outcome {
@@ -209,16 +207,15 @@ fn report_invalid(progress: &ProgressBar, summary: &mut Summary, line: u64, mess
     }
 }
 
-/// An offline import: runs `source` into the pipeline of `state`, then
-/// waits until every accepted event is applied or dead-lettered and stops
-/// the pipeline.
+/// An offline import: runs `source` into `pipeline`, then waits until
+/// every accepted event is applied or dead-lettered.
 pub async fn run_offline(
-    state: &AppState,
+    pipeline: &Pipeline<Event>,
     source: Source,
     batch: NonZeroUsize,
 ) -> anyhow::Result<Summary> {
-    let summary = run(source, batch, &mut PipelineSink(state)).await?;
-    while state.pipeline.metrics().events_in_queue > 0 {
+    let summary = run(source, batch, &mut PipelineSink(pipeline)).await?;
+    while pipeline.metrics().events_in_queue > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(summary)
