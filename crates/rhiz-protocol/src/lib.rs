@@ -26,9 +26,9 @@ mod syntax;
 pub use error::{ProtocolError, SyntaxError};
 pub use event::{Event, EventBody, EventError, EventId, EventKind, Priority};
 pub use record::{
-    Attestation, AttestationSummary, AttestationType, Consent, EntityProfile, EntityType, Percent,
-    Privacy, Record, RecordError, RecordErrorKind, RelationshipRecord, RelationshipType, Signature,
-    Stake, StrengthPoint, TargetField, Temporal, Trend, Verification, VerifierSummary, Visibility,
-    COLLECTIONS,
+    json_get, Attestation, AttestationSummary, AttestationType, Consent, EntityProfile, EntityType,
+    Json, Percent, Privacy, Record, RecordError, RecordErrorKind, RelationshipRecord,
+    RelationshipType, Signature, Stake, StrengthPoint, TargetField, Temporal, Trend, Verification,
+    VerifierSummary, Visibility, COLLECTIONS,
 };
 pub use syntax::{AtUri, Cid, Datetime, Did, Handle, Nsid, RecordKey, Tid};

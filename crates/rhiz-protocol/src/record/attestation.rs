@@ -4,8 +4,8 @@ use serde::Serializer;
 use serde_json::{Map, Value};
 
 use super::validate::{
-    array, closed, closed_enum, integer, serde_via_json, serialize_via_write_json, JsonWriter,
-    Object,
+    array, closed, closed_enum, integer, serde_via_json, serialize_via_write_json, Json,
+    JsonWriter, Object,
 };
 use super::{Percent, RecordError};
 use crate::{AtUri, Datetime, Did};
@@ -59,7 +59,7 @@ impl Stake {
     const KNOWN: &'static [&'static str] =
         &["amount", "token", "lockedUntil", "slashingRisk", "slashed"];
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             amount: o.field("amount", |v, p| integer(v, p, 0, Some(i64::MAX)))?,
@@ -151,7 +151,7 @@ impl Attestation {
     /// .unwrap();
     /// assert_eq!(a.attestation_type, AttestationType::Verify);
     /// ```
-    pub fn from_json(value: &Value) -> Result<Self, RecordError> {
+    pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, "")?;
         o.record_type(Self::NSID)?;
         Ok(Self {

@@ -27,6 +27,7 @@ pub use relationship::{
     AttestationSummary, Consent, Privacy, RelationshipRecord, RelationshipType, Signature,
     StrengthPoint, Temporal, Trend, Verification, VerifierSummary, Visibility,
 };
+pub use validate::{json_get, Json};
 
 use crate::Nsid;
 
@@ -152,12 +153,17 @@ impl Record {
     /// assert!(err.to_string().contains("app.bsky.feed.post"));
     /// ```
     pub fn from_json_for(collection: &Nsid, value: &Value) -> Result<Self, RecordError> {
+        Self::from_json_ref_for(collection, &Json::from(value))
+    }
+
+    /// [`Record::from_json_for`] over borrowed [`Json`].
+    pub fn from_json_ref_for(collection: &Nsid, value: &Json<'_>) -> Result<Self, RecordError> {
         match collection.as_str() {
-            EntityProfile::NSID => EntityProfile::from_json(value).map(Self::EntityProfile),
+            EntityProfile::NSID => EntityProfile::from_json_ref(value).map(Self::EntityProfile),
             RelationshipRecord::NSID => {
-                RelationshipRecord::from_json(value).map(Self::Relationship)
+                RelationshipRecord::from_json_ref(value).map(Self::Relationship)
             }
-            Attestation::NSID => Attestation::from_json(value).map(Self::Attestation),
+            Attestation::NSID => Attestation::from_json_ref(value).map(Self::Attestation),
             other => Err(RecordError::new(
                 "",
                 RecordErrorKind::UnknownCollection {

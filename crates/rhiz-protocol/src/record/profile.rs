@@ -3,7 +3,7 @@
 use serde::Serializer;
 use serde_json::{Map, Value};
 
-use super::validate::{open_enum, serde_via_json, uri, JsonWriter, Object};
+use super::validate::{open_enum, serde_via_json, uri, Json, JsonWriter, Object};
 use super::RecordError;
 use crate::Datetime;
 
@@ -72,7 +72,7 @@ impl EntityProfile {
     /// .unwrap();
     /// assert_eq!(p.entity_type, EntityType::Agent);
     /// ```
-    pub fn from_json(value: &Value) -> Result<Self, RecordError> {
+    pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, "")?;
         o.record_type(Self::NSID)?;
         Ok(Self {

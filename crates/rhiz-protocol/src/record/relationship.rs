@@ -4,8 +4,8 @@ use serde::Serializer;
 use serde_json::{Map, Value};
 
 use super::validate::{
-    array, closed_enum, formatted, open_enum, serde_via_json, serialize_via_write_json, JsonWriter,
-    Object,
+    array, closed_enum, formatted, open_enum, serde_via_json, serialize_via_write_json, Json,
+    JsonWriter, Object,
 };
 use super::{Percent, RecordError, RecordErrorKind};
 use crate::{Datetime, Did};
@@ -108,7 +108,7 @@ impl Verification {
         }
     }
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         const A_ONLY: &[&str] = &[
             "attestationCount",
             "lastUpdated",
@@ -179,7 +179,7 @@ impl AttestationSummary {
         "topAttesterReputation",
     ];
 
-    fn from_object(o: &Object<'_>) -> Result<Self, RecordError> {
+    fn from_object(o: &Object<'_, '_>) -> Result<Self, RecordError> {
         Ok(Self {
             consensus_score: o.percent("consensusScore")?,
             attestation_count: o.count("attestationCount")?,
@@ -231,7 +231,7 @@ impl VerifierSummary {
         "verifiers",
     ];
 
-    fn from_object(o: &Object<'_>) -> Result<Self, RecordError> {
+    fn from_object(o: &Object<'_, '_>) -> Result<Self, RecordError> {
         Ok(Self {
             consensus_score: o.percent("consensusScore")?,
             verifier_count: o.count("verifierCount")?,
@@ -282,7 +282,7 @@ impl Privacy {
         "allowAttestation",
     ];
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             visibility: Visibility::from(o.string("visibility", None)?),
@@ -339,7 +339,7 @@ pub struct StrengthPoint {
 impl StrengthPoint {
     const KNOWN: &'static [&'static str] = &["timestamp", "strength", "event"];
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             timestamp: o.formatted("timestamp", "datetime")?,
@@ -374,7 +374,7 @@ pub struct Temporal {
 impl Temporal {
     const KNOWN: &'static [&'static str] = &["start", "lastInteraction", "history"];
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             start: o.formatted("start", "datetime")?,
@@ -409,7 +409,7 @@ pub struct Signature {
 impl Signature {
     const KNOWN: &'static [&'static str] = &["did", "signature"];
 
-    fn from_json(value: &Value, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             did: o.formatted("did", "did")?,
@@ -499,7 +499,7 @@ impl RelationshipRecord {
     /// let err = RelationshipRecord::from_json(&bad).unwrap_err();
     /// assert_eq!(err.to_string(), "strength: must be an integer from 0 to 100");
     /// ```
-    pub fn from_json(value: &Value) -> Result<Self, RecordError> {
+    pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, "")?;
         o.record_type(Self::NSID)?;
         Ok(Self {
@@ -595,7 +595,7 @@ serialize_via_write_json!(
     Signature,
 );
 
-fn participants(value: &Value, path: &str) -> Result<[Did; 2], RecordError> {
+fn participants(value: &Json<'_>, path: &str) -> Result<[Did; 2], RecordError> {
     let dids = array(value, path, 2, Some(2), |v, p| {
         formatted::<Did>(v, p, "did")
     })?;

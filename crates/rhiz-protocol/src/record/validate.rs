@@ -2,18 +2,56 @@
 //! integer ranges, string lengths in bytes, formats, closed enums, and the
 //! bookkeeping of unknown keys.
 //!
-//! Records are validated by hand over [`serde_json::Value`] so that each error
-//! carries the full path of the field it is about.
+//! Records are validated by hand over [`Json`], a JSON tree whose strings
+//! borrow from the parsed text, so that each error carries the full path of
+//! the field it is about.
 
 use std::str::FromStr;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use serde_json_borrow::ObjectAsVec;
 
 use super::error::{RecordError, RecordErrorKind};
 use super::Percent;
 use crate::SyntaxError;
+
+/// A JSON value whose strings borrow from the text it was parsed from, as
+/// records are validated: parsing one costs about half of parsing a
+/// [`serde_json::Value`] (no allocation per string or key, objects are
+/// vectors of entries).
+///
+/// An object's repeated key resolves to its last entry, as in a
+/// [`serde_json::Value`].
+///
+/// ```
+/// use rhiz_protocol::Json;
+///
+/// let text = r#"{"strength": 85, "strength": 90}"#;
+/// let json: Json<'_> = serde_json::from_str(text).unwrap();
+/// assert!(json.as_object().is_some());
+/// ```
+pub type Json<'a> = serde_json_borrow::Value<'a>;
+
+/// The value of `key` in `object`, the last entry if the key repeats; `None`
+/// when absent.
+///
+/// ```
+/// use rhiz_protocol::{json_get, Json};
+///
+/// let json: Json<'_> = serde_json::from_str(r#"{"a": 1, "a": 2}"#).unwrap();
+/// let value = json_get(json.as_object().unwrap(), "a").unwrap();
+/// assert_eq!(value.as_u64(), Some(2));
+/// ```
+pub fn json_get<'o, 'a>(object: &'o ObjectAsVec<'a>, key: &str) -> Option<&'o Json<'a>> {
+    object
+        .as_vec()
+        .iter()
+        .rev()
+        .find(|(k, _)| **k == *key)
+        .map(|(_, v)| v)
+}
 
 /// The path of `key` inside the object at `path`.
 ///
@@ -59,7 +97,7 @@ pub(crate) trait ClosedEnum: Sized {
 
 /// Checks that `value` is a string of at most `max_bytes` UTF-8 bytes.
 pub(crate) fn string(
-    value: &Value,
+    value: &Json<'_>,
     path: &str,
     max_bytes: Option<usize>,
 ) -> Result<String, RecordError> {
@@ -80,13 +118,13 @@ pub(crate) fn string(
 
 /// Checks that `value` is a JSON integer in `min..=max` and converts it.
 pub(crate) fn integer<T: TryFrom<i64>>(
-    value: &Value,
+    value: &Json<'_>,
     path: &str,
     min: i64,
     max: Option<i64>,
 ) -> Result<T, RecordError> {
     let range = RecordErrorKind::OutOfRange { min, max };
-    let Value::Number(n) = value else {
+    let Json::Number(n) = value else {
         return Err(wrong_type(
             path,
             range.to_string().trim_start_matches("must be "),
@@ -108,7 +146,7 @@ pub(crate) fn integer<T: TryFrom<i64>>(
 }
 
 /// Checks that `value` is an integer from 0 to 100.
-pub(crate) fn percent(value: &Value, path: &str) -> Result<Percent, RecordError> {
+pub(crate) fn percent(value: &Json<'_>, path: &str) -> Result<Percent, RecordError> {
     let n: u8 = integer(value, path, 0, Some(100))?;
     Percent::new(n).ok_or_else(|| {
         RecordError::new(
@@ -122,13 +160,13 @@ pub(crate) fn percent(value: &Value, path: &str) -> Result<Percent, RecordError>
 }
 
 /// Checks that `value` is a boolean.
-pub(crate) fn boolean(value: &Value, path: &str) -> Result<bool, RecordError> {
+pub(crate) fn boolean(value: &Json<'_>, path: &str) -> Result<bool, RecordError> {
     value.as_bool().ok_or_else(|| wrong_type(path, "a boolean"))
 }
 
 /// Checks that `value` is a string in the lexicon `format`, parsed by `T`.
 pub(crate) fn formatted<T>(
-    value: &Value,
+    value: &Json<'_>,
     path: &str,
     format: &'static str,
 ) -> Result<T, RecordError>
@@ -152,7 +190,7 @@ where
 /// Checks that `value` is a string in the lexicon `uri` format: a scheme
 /// (a letter, then letters, digits, `+`, `-` or `.`), `:`, then at least one
 /// more character; no whitespace or control characters; at most 8 KiB.
-pub(crate) fn uri(value: &Value, path: &str) -> Result<String, RecordError> {
+pub(crate) fn uri(value: &Json<'_>, path: &str) -> Result<String, RecordError> {
     let s = value
         .as_str()
         .ok_or_else(|| wrong_type(path, "a uri string"))?;
@@ -193,7 +231,7 @@ fn check_uri(s: &str) -> Result<(), &'static str> {
 }
 
 /// Checks that `value` is one of `T`'s allowed strings.
-pub(crate) fn closed<T: ClosedEnum>(value: &Value, path: &str) -> Result<T, RecordError> {
+pub(crate) fn closed<T: ClosedEnum>(value: &Json<'_>, path: &str) -> Result<T, RecordError> {
     let not_allowed = || {
         RecordError::new(
             path,
@@ -209,11 +247,11 @@ pub(crate) fn closed<T: ClosedEnum>(value: &Value, path: &str) -> Result<T, Reco
 /// Checks that `value` is an array of `min..=max` items and validates each
 /// item with `each(item, item_path)`.
 pub(crate) fn array<T>(
-    value: &Value,
+    value: &Json<'_>,
     path: &str,
     min: usize,
     max: Option<usize>,
-    mut each: impl FnMut(&Value, &str) -> Result<T, RecordError>,
+    mut each: impl FnMut(&Json<'_>, &str) -> Result<T, RecordError>,
 ) -> Result<Vec<T>, RecordError> {
     let items = value
         .as_array()
@@ -237,14 +275,14 @@ pub(crate) fn array<T>(
 
 /// A JSON object being validated: hands out its fields with their paths and
 /// collects the keys nobody asked for.
-pub(crate) struct Object<'a> {
-    map: &'a Map<String, Value>,
+pub(crate) struct Object<'o, 'a> {
+    map: &'o ObjectAsVec<'a>,
     path: String,
 }
 
-impl<'a> Object<'a> {
+impl<'o, 'a> Object<'o, 'a> {
     /// Checks that `value` is an object.
-    pub(crate) fn new(value: &'a Value, path: &str) -> Result<Self, RecordError> {
+    pub(crate) fn new(value: &'o Json<'a>, path: &str) -> Result<Self, RecordError> {
         let map = value
             .as_object()
             .ok_or_else(|| wrong_type(path, "an object"))?;
@@ -265,12 +303,12 @@ impl<'a> Object<'a> {
     }
 
     /// The value of an optional field; `null` counts as absent.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key).filter(|v| !v.is_null())
+    pub(crate) fn get(&self, key: &str) -> Option<&'o Json<'a>> {
+        json_get(self.map, key).filter(|v| !v.is_null())
     }
 
     /// The value of a required field.
-    pub(crate) fn require(&self, key: &str) -> Result<&'a Value, RecordError> {
+    pub(crate) fn require(&self, key: &str) -> Result<&'o Json<'a>, RecordError> {
         self.get(key)
             .ok_or_else(|| RecordError::new(self.at(key), RecordErrorKind::Missing))
     }
@@ -279,7 +317,7 @@ impl<'a> Object<'a> {
     pub(crate) fn field<T>(
         &self,
         key: &str,
-        check: impl FnOnce(&Value, &str) -> Result<T, RecordError>,
+        check: impl FnOnce(&Json<'_>, &str) -> Result<T, RecordError>,
     ) -> Result<T, RecordError> {
         check(self.require(key)?, &self.at(key))
     }
@@ -288,7 +326,7 @@ impl<'a> Object<'a> {
     pub(crate) fn opt_field<T>(
         &self,
         key: &str,
-        check: impl FnOnce(&Value, &str) -> Result<T, RecordError>,
+        check: impl FnOnce(&Json<'_>, &str) -> Result<T, RecordError>,
     ) -> Result<Option<T>, RecordError> {
         self.get(key).map(|v| check(v, &self.at(key))).transpose()
     }
@@ -366,9 +404,9 @@ impl<'a> Object<'a> {
 
     /// Checks the record's `$type`, which may be absent but otherwise must be `nsid`.
     pub(crate) fn record_type(&self, nsid: &'static str) -> Result<(), RecordError> {
-        match self.map.get("$type") {
+        match json_get(self.map, "$type") {
             None => Ok(()),
-            Some(Value::String(s)) if s == nsid => Ok(()),
+            Some(Json::Str(s)) if s == nsid => Ok(()),
             Some(_) => Err(RecordError::new(
                 self.at("$type"),
                 RecordErrorKind::WrongRecordType { expected: nsid },
@@ -376,14 +414,15 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// The entries whose key is not in `known`, kept for re-emission.
+    /// The entries whose key is not in `known`, kept for re-emission (the
+    /// last of a repeated key).
     ///
     /// `null` values of known keys count as absent and are dropped.
     pub(crate) fn extra(&self, known: &[&str]) -> Map<String, Value> {
         self.map
             .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(k, _)| !known.contains(k))
+            .map(|(k, v)| (k.to_owned(), Value::from(v)))
             .collect()
     }
 }
@@ -608,10 +647,17 @@ macro_rules! serde_via_json {
     ($name:ident) => {
         $crate::record::validate::serialize_via_write_json!($name);
 
+        impl $name {
+            /// [`Self::from_json_ref`] over a [`serde_json::Value`].
+            pub fn from_json(value: &serde_json::Value) -> Result<Self, $crate::RecordError> {
+                Self::from_json_ref(&$crate::Json::from(value))
+            }
+        }
+
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = serde_json::Value::deserialize(deserializer)?;
-                Self::from_json(&value).map_err(serde::de::Error::custom)
+                let value = $crate::Json::deserialize(deserializer)?;
+                Self::from_json_ref(&value).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -650,7 +696,10 @@ mod tests {
 
     #[test]
     fn integers_reject_floats_strings_and_out_of_range() {
-        assert_eq!(integer::<u8>(&json!(7), "n", 0, Some(100)), Ok(7));
+        assert_eq!(
+            integer::<u8>(&Json::from(&json!(7)), "n", 0, Some(100)),
+            Ok(7)
+        );
         for (v, msg) in [
             (json!(7.0), "n: must be an integer from 0 to 100"),
             (json!("7"), "n: must be an integer from 0 to 100"),
@@ -658,13 +707,13 @@ mod tests {
             (json!(-1), "n: must be an integer from 0 to 100"),
             (json!(u64::MAX), "n: must be an integer from 0 to 100"),
         ] {
-            let e = integer::<u8>(&v, "n", 0, Some(100)).unwrap_err();
+            let e = integer::<u8>(&Json::from(&v), "n", 0, Some(100)).unwrap_err();
             assert_eq!(e.to_string(), msg, "{v}");
         }
-        let e = integer::<u32>(&json!(-5), "c", 0, None).unwrap_err();
+        let e = integer::<u32>(&Json::from(&json!(-5)), "c", 0, None).unwrap_err();
         assert_eq!(e.to_string(), "c: must be an integer of at least 0");
         assert!(matches!(
-            integer::<u8>(&json!(1.5), "n", 0, Some(100))
+            integer::<u8>(&Json::from(&json!(1.5)), "n", 0, Some(100))
                 .unwrap_err()
                 .kind(),
             RecordErrorKind::WrongType { .. }
@@ -674,8 +723,8 @@ mod tests {
     #[test]
     fn string_length_counts_bytes() {
         // "é" is two bytes: three of them are six bytes.
-        assert!(string(&json!("ééé"), "s", Some(6)).is_ok());
-        let e = string(&json!("ééé"), "s", Some(5)).unwrap_err();
+        assert!(string(&Json::from(&json!("ééé")), "s", Some(6)).is_ok());
+        let e = string(&Json::from(&json!("ééé")), "s", Some(5)).unwrap_err();
         assert_eq!(e.to_string(), "s: must be at most 5 bytes of UTF-8 (got 6)");
     }
 

@@ -171,7 +171,7 @@ async fn enqueue_batch(
     let mut valid_index = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match item {
-            Ok(value) => match ingest::parse_ingestion_body(value, now) {
+            Ok(value) => match ingest::parse_ingestion_json(value, now) {
                 Ok(event) => {
                     results.push(ItemResult::new(index, "enqueued"));
                     valid_index.push(index);
@@ -301,7 +301,9 @@ impl ItemResult {
 /// The items of a batch body: a JSON array, or NDJSON (one JSON value per
 /// non-blank line). An item that is not valid JSON is an error of its own;
 /// a body that is neither shape is a 422.
-fn batch_items(body: &[u8]) -> Result<Vec<Result<Value, String>>, Box<ValidationIssue>> {
+fn batch_items(
+    body: &[u8],
+) -> Result<Vec<Result<rhiz_protocol::Json<'_>, String>>, Box<ValidationIssue>> {
     let text = std::str::from_utf8(body).map_err(|_| {
         Box::new(ValidationIssue::new(
             "json_invalid",
@@ -311,16 +313,17 @@ fn batch_items(body: &[u8]) -> Result<Vec<Result<Value, String>>, Box<Validation
     })?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
-        let items: Vec<Value> = serde_json::from_str(trimmed).map_err(|error| {
-            Box::new(ValidationIssue::new(
-                "json_invalid",
-                vec![json!("body")],
-                format!("not a JSON array: {error}"),
-            ))
-        })?;
+        let items: Vec<rhiz_protocol::Json<'_>> =
+            serde_json::from_str(trimmed).map_err(|error| {
+                Box::new(ValidationIssue::new(
+                    "json_invalid",
+                    vec![json!("body")],
+                    format!("not a JSON array: {error}"),
+                ))
+            })?;
         return Ok(items.into_iter().map(Ok).collect());
     }
-    let items: Vec<Result<Value, String>> = text
+    let items: Vec<Result<rhiz_protocol::Json<'_>, String>> = text
         .lines()
         .filter(|line| !line.trim().is_empty())
         .enumerate()

@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use rhiz_datasets::{EdgeListReader, EdgeOptions, Scale};
-use rhiz_protocol::Event;
-use serde_json::Value;
+use rhiz_protocol::{Event, Json};
 
-use crate::ingest::{event_from_jetstream, parse_ingestion_body, IngestError};
+use crate::ingest::{event_from_jetstream, parse_ingestion_json, IngestError};
 
 /// What an import file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,7 +61,7 @@ impl Source {
         );
         let items: Box<dyn Iterator<Item = (u64, Item)> + Send> = match format {
             Format::Ingestion => Box::new(json_lines(reader, |value| {
-                parse_ingestion_body(value, Utc::now()).map(Some)
+                parse_ingestion_json(value, Utc::now()).map(Some)
             })),
             Format::Jetstream => Box::new(json_lines(reader, event_from_jetstream)),
             Format::Edges => {
@@ -97,7 +96,7 @@ impl Source {
 fn json_lines<R, F>(mut reader: R, convert: F) -> impl Iterator<Item = (u64, Item)> + Send
 where
     R: BufRead + Send,
-    F: Fn(&Value) -> Result<Option<Event>, IngestError> + Send,
+    F: Fn(&Json<'_>) -> Result<Option<Event>, IngestError> + Send,
 {
     let mut line = Vec::new();
     let mut number = 0;
@@ -126,7 +125,7 @@ where
 /// One line of [`json_lines`], its end of line included.
 fn json_line<F>(line: &[u8], convert: &F) -> Item
 where
-    F: Fn(&Value) -> Result<Option<Event>, IngestError>,
+    F: Fn(&Json<'_>) -> Result<Option<Event>, IngestError>,
 {
     let text = match std::str::from_utf8(line) {
         Ok(text) => text,
@@ -135,7 +134,7 @@ where
     if text.trim().is_empty() {
         return Item::Skipped;
     }
-    match serde_json::from_str::<Value>(text) {
+    match serde_json::from_str::<Json<'_>>(text) {
         Err(error) => Item::Invalid(format!("not JSON: {error}")),
         Ok(value) => match convert(&value) {
             Ok(Some(event)) => Item::Event(Box::new(event)),

@@ -2,8 +2,9 @@
 //! `event_id` (CONTRACT.md §4.2).
 
 use chrono::{DateTime, Utc};
-use rhiz_protocol::{Datetime, Did, Event, EventId, EventKind, Priority};
-use serde_json::{Map, Value};
+use rhiz_protocol::{json_get, Datetime, Did, Event, EventId, EventKind, Json, Priority};
+use serde_json::Value;
+use serde_json_borrow::ObjectAsVec;
 
 use super::payload;
 
@@ -67,6 +68,12 @@ impl IngestError {
 /// randomness aside (an absent `event_id` becomes a UUID v4), the only input
 /// besides `body`.
 pub fn parse_ingestion_body(body: &Value, now: DateTime<Utc>) -> Result<Event, IngestError> {
+    parse_ingestion_json(&Json::from(body), now)
+}
+
+/// [`parse_ingestion_body`] over borrowed [`Json`], as parsed from a request
+/// or a line of a file: half the parsing cost of a [`Value`].
+pub fn parse_ingestion_json(body: &Json<'_>, now: DateTime<Utc>) -> Result<Event, IngestError> {
     let Some(body) = body.as_object() else {
         return Err(IngestError::schema(
             "body",
@@ -75,9 +82,9 @@ pub fn parse_ingestion_body(body: &Value, now: DateTime<Utc>) -> Result<Event, I
         ));
     };
     let event_type = required_string(body, "event_type")?;
-    let payload = match body.get("payload") {
-        None | Some(Value::Null) => return Err(IngestError::missing("payload")),
-        Some(Value::Object(payload)) => payload,
+    let payload = match json_get(body, "payload") {
+        None | Some(Json::Null) => return Err(IngestError::missing("payload")),
+        Some(Json::Object(payload)) => payload,
         Some(_) => {
             return Err(IngestError::schema(
                 "payload",
@@ -87,9 +94,9 @@ pub fn parse_ingestion_body(body: &Value, now: DateTime<Utc>) -> Result<Event, I
         }
     };
     let did = required_string(body, "did")?;
-    let priority = match body.get("priority") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.as_i64().unwrap_or(i64::MAX)),
+    let priority = match json_get(body, "priority") {
+        None | Some(Json::Null) => None,
+        Some(Json::Number(n)) if n.is_i64() || n.is_u64() => Some(n.as_i64().unwrap_or(i64::MAX)),
         Some(_) => {
             return Err(IngestError::schema(
                 "priority",
@@ -98,9 +105,9 @@ pub fn parse_ingestion_body(body: &Value, now: DateTime<Utc>) -> Result<Event, I
             ))
         }
     };
-    let event_id = match body.get("event_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(id.as_str()),
+    let event_id = match json_get(body, "event_id") {
+        None | Some(Json::Null) => None,
+        Some(Json::Str(id)) => Some(id.as_ref()),
         Some(_) => {
             return Err(IngestError::schema(
                 "event_id",
@@ -136,10 +143,10 @@ pub fn parse_ingestion_body(body: &Value, now: DateTime<Utc>) -> Result<Event, I
     Ok(event.with_priority(priority))
 }
 
-fn required_string<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, IngestError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Err(IngestError::missing(field)),
-        Some(Value::String(s)) => Ok(s),
+fn required_string<'a>(body: &'a ObjectAsVec<'_>, field: &str) -> Result<&'a str, IngestError> {
+    match json_get(body, field) {
+        None | Some(Json::Null) => Err(IngestError::missing(field)),
+        Some(Json::Str(s)) => Ok(s),
         Some(_) => Err(IngestError::schema(
             field,
             "string_type",

@@ -5,20 +5,19 @@
 
 use chrono::{DateTime, Utc};
 use rhiz_protocol::{
-    AtUri, Cid, Datetime, Did, Event, EventBody, EventId, Nsid, Record, RecordKey,
+    json_get, AtUri, Cid, Datetime, Did, Event, EventBody, EventId, Json, Nsid, Record, RecordKey,
 };
-use serde_json::Value;
 
 use super::IngestError;
 
 /// The event of one Jetstream line, or `None` when the line is not about a
 /// Rhiz record. The event id is `jetstream:<time_us>:<uri>`, so a replayed
 /// stretch of the stream is recognised as duplicates.
-pub fn event_from_jetstream(line: &Value) -> Result<Option<Event>, IngestError> {
-    let field = |name: &str| line.get(name).filter(|v| !v.is_null());
-    let text = |value: Option<&Value>, name: &str| -> Result<String, IngestError> {
+pub fn event_from_jetstream(line: &Json<'_>) -> Result<Option<Event>, IngestError> {
+    let field = |name: &str| member(line, name);
+    let text = |value: Option<&Json<'_>>, name: &str| -> Result<String, IngestError> {
         value
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(str::to_owned)
             .ok_or_else(|| IngestError::invalid(name.to_owned(), "must be a string"))
     };
@@ -30,10 +29,10 @@ pub fn event_from_jetstream(line: &Value) -> Result<Option<Event>, IngestError> 
         .parse()
         .map_err(|error| IngestError::invalid("did", error))?;
     let time_us = field("time_us")
-        .and_then(Value::as_i64)
+        .and_then(Json::as_i64)
         .ok_or_else(|| IngestError::invalid("time_us", "must be an integer (Unix microseconds)"))?;
     let commit = field("commit").ok_or_else(|| IngestError::invalid("commit", "Field required"))?;
-    let part = |name: &str| commit.get(name).filter(|v| !v.is_null());
+    let part = |name: &str| member(commit, name);
     let collection: Nsid = text(part("collection"), "commit.collection")?
         .parse()
         .map_err(|error| IngestError::invalid("commit.collection", error))?;
@@ -57,7 +56,7 @@ pub fn event_from_jetstream(line: &Value) -> Result<Option<Event>, IngestError> 
             let record = part("record").ok_or_else(|| {
                 IngestError::invalid("commit.record", "Field required on create and update")
             })?;
-            let record = Record::from_json_for(&collection, record).map_err(|error| {
+            let record = Record::from_json_ref_for(&collection, record).map_err(|error| {
                 let path = error.path();
                 let field = if path.is_empty() {
                     "commit.record".to_owned()
@@ -95,10 +94,20 @@ pub fn event_from_jetstream(line: &Value) -> Result<Option<Event>, IngestError> 
         .map_err(|error| IngestError::invalid("commit", error))
 }
 
+/// The member `name` of `object`, when `object` is an object and the member
+/// is there and not `null`.
+fn member<'o, 'a>(object: &'o Json<'a>, name: &str) -> Option<&'o Json<'a>> {
+    json_get(object.as_object()?, name).filter(|v| !v.is_null())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn event_from_jetstream(line: &Value) -> Result<Option<Event>, IngestError> {
+        super::event_from_jetstream(&Json::from(line))
+    }
 
     fn example() -> Value {
         json!({"did":"did:plc:eygmaihciaxprqvxpfvl6flk","time_us":1725911162329308u64,"kind":"commit",

@@ -35,7 +35,7 @@ mod envelope;
 mod jetstream;
 mod payload;
 
-pub use envelope::{parse_ingestion_body, IngestError};
+pub use envelope::{parse_ingestion_body, parse_ingestion_json, IngestError};
 pub use jetstream::event_from_jetstream;
 
 /// The pipeline submission of a validated event: partitioned by record URI

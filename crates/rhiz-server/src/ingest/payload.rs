@@ -9,10 +9,11 @@
 //! contradicts the record is an error.
 
 use rhiz_protocol::{
-    AtUri, Attestation, Cid, Datetime, Did, EntityProfile, Event, EventBody, EventError, EventId,
-    EventKind, Nsid, Record, RecordError, RelationshipRecord,
+    json_get, AtUri, Attestation, Cid, Datetime, Did, EntityProfile, Event, EventBody, EventError,
+    EventId, EventKind, Json, Nsid, Record, RecordError, RelationshipRecord,
 };
 use serde_json::{json, Map, Value};
+use serde_json_borrow::ObjectAsVec;
 
 use super::IngestError;
 
@@ -68,7 +69,7 @@ pub(super) fn event_from_payload(
     kind: EventKind,
     id: EventId,
     did: Did,
-    payload: &Map<String, Value>,
+    payload: &ObjectAsVec<'_>,
     source_time: Datetime,
 ) -> Result<Event, IngestError> {
     let Some(collection) = kind.collection() else {
@@ -104,7 +105,7 @@ pub(super) fn event_from_payload(
 
 /// `indexed_at`: required for attestations (the contract's table), optional
 /// elsewhere, a datetime whenever present.
-fn indexed_at(kind: EventKind, payload: &Map<String, Value>) -> Result<(), IngestError> {
+fn indexed_at(kind: EventKind, payload: &ObjectAsVec<'_>) -> Result<(), IngestError> {
     let value = if matches!(
         kind,
         EventKind::AttestationCreated | EventKind::AttestationUpdated
@@ -133,19 +134,19 @@ fn fields_of(collection: &Nsid) -> &'static [FlatField] {
 /// the flat fields), else one built from the flat fields.
 fn record_from_payload(
     collection: &Nsid,
-    payload: &Map<String, Value>,
+    payload: &ObjectAsVec<'_>,
 ) -> Result<Record, IngestError> {
     let fields = fields_of(collection);
     let accepts_camel = collection.as_str() == EntityProfile::NSID;
-    match payload.get("record") {
-        Some(value @ Value::Object(given)) => {
-            let record = Record::from_json_for(collection, value)
+    match json_get(payload, "record") {
+        Some(value @ Json::Object(given)) => {
+            let record = Record::from_json_ref_for(collection, value)
                 .map_err(|error| record_error("payload.record", &error, None))?;
             for f in fields {
                 let Some(flat) = flat_value(payload, f, accepts_camel) else {
                     continue;
                 };
-                if !same_value(f.camel, flat, given.get(f.camel)) {
+                if !same_value(f.camel, flat, json_get(given, f.camel)) {
                     return Err(IngestError::invalid(
                         format!("payload.{}", f.flat),
                         format!("contradicts payload.record.{}", f.camel),
@@ -154,13 +155,13 @@ fn record_from_payload(
             }
             Ok(record)
         }
-        None | Some(Value::Null) => {
+        None | Some(Json::Null) => {
             let mut built = Map::new();
             built.insert("$type".to_owned(), json!(collection.as_str()));
             for f in fields {
                 match flat_value(payload, f, accepts_camel) {
                     Some(value) => {
-                        built.insert(f.camel.to_owned(), value.clone());
+                        built.insert(f.camel.to_owned(), Value::from(value));
                     }
                     None if f.required => {
                         return Err(IngestError::invalid(
@@ -218,25 +219,24 @@ fn add_relationship_defaults(record: &mut Map<String, Value>) {
 
 /// The flat field's value when present and not null; profiles also accept
 /// the camelCase key, as the TS indexer sends it.
-fn flat_value<'a>(
-    payload: &'a Map<String, Value>,
+fn flat_value<'o, 'a>(
+    payload: &'o ObjectAsVec<'a>,
     f: &FlatField,
     accepts_camel: bool,
-) -> Option<&'a Value> {
-    let found = payload
-        .get(f.flat)
-        .or_else(|| accepts_camel.then(|| payload.get(f.camel)).flatten());
+) -> Option<&'o Json<'a>> {
+    let found = json_get(payload, f.flat)
+        .or_else(|| accepts_camel.then(|| json_get(payload, f.camel)).flatten());
     found.filter(|value| !value.is_null())
 }
 
 /// Whether a flat value says the same as the record's field: datetimes as
 /// instants, everything else as JSON.
-fn same_value(camel: &str, flat: &Value, in_record: Option<&Value>) -> bool {
+fn same_value(camel: &str, flat: &Json<'_>, in_record: Option<&Json<'_>>) -> bool {
     let Some(in_record) = in_record else {
         return false;
     };
     if DATETIME_FIELDS.contains(&camel) {
-        let instant = |v: &Value| v.as_str().and_then(|s| s.parse::<Datetime>().ok());
+        let instant = |v: &Json<'_>| v.as_str().and_then(|s| s.parse::<Datetime>().ok());
         if let (Some(a), Some(b)) = (instant(flat), instant(in_record)) {
             return a.to_utc() == b.to_utc();
         }
@@ -276,18 +276,18 @@ fn event_rule_error(error: EventError) -> IngestError {
     IngestError::invalid(field, error)
 }
 
-fn required_flat<'a>(payload: &'a Map<String, Value>, field: &str) -> Result<&'a str, IngestError> {
+fn required_flat<'a>(payload: &'a ObjectAsVec<'_>, field: &str) -> Result<&'a str, IngestError> {
     optional_string(payload, field)?
         .ok_or_else(|| IngestError::invalid(format!("payload.{field}"), "Field required"))
 }
 
 fn optional_string<'a>(
-    payload: &'a Map<String, Value>,
+    payload: &'a ObjectAsVec<'_>,
     field: &str,
 ) -> Result<Option<&'a str>, IngestError> {
-    match payload.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+    match json_get(payload, field) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Str(s)) => Ok(Some(s)),
         Some(_) => Err(IngestError::invalid(
             format!("payload.{field}"),
             "must be a string",

@@ -268,3 +268,42 @@ fn ingestion_body_round_trips_every_kind() {
         assert_eq!(again.priority(), event.priority());
     }
 }
+
+/// Text parsed as borrowed JSON judges exactly as a `serde_json::Value` of
+/// it: same event, same error; a repeated key means its last value in both.
+#[test]
+fn borrowed_json_and_value_judge_alike() {
+    let now = Utc::now();
+    let record = r#"{"$type":"net.rhiz.relationship.record","participants":["did:plc:alice","did:plc:bob"],"type":"personal","strength":10,"strength":66,"context":"a \"quoted\" \u00e9 context","verification":{"consensusScore":50,"attestationCount":0,"lastUpdated":"2024-11-01T03:24:37.660Z"},"privacy":{"visibility":"network","consent":"full"},"temporal":{"start":"2024-10-06T23:22:35.452Z","lastInteraction":"2025-04-09T09:23:06.110Z"},"createdAt":"2024-11-01T03:24:37.660Z","x-extra":{"b":1,"b":2}}"#;
+    let line = |strength: &str, extra: &str| {
+        format!(
+            r#"{{"event_type":"relationship.created","did":"{ALICE}","event_id":"e-1","payload":{{"uri":"{REL_URI}","cid":"{CID}","strength":{strength},"record":{record}{extra}}}}}"#
+        )
+    };
+    let cases = [
+        line("66", ""),
+        line("10", ""),
+        line("10, \"strength\": 66", ""),
+        line("66", r#","indexed_at":"not a time""#),
+        line("\"66\"", ""),
+    ];
+    for text in &cases {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let json: rhiz_protocol::Json<'_> = serde_json::from_str(text).unwrap();
+        let from_value = parse_ingestion_body(&value, now);
+        let from_json = crate::ingest::parse_ingestion_json(&json, now);
+        assert_eq!(from_value, from_json, "{text}");
+    }
+    let json: rhiz_protocol::Json<'_> = serde_json::from_str(&cases[0]).unwrap();
+    let event = crate::ingest::parse_ingestion_json(&json, now).unwrap();
+    let EventBody::RelationshipCreated(record) = event.body() else {
+        panic!("not a relationship")
+    };
+    assert_eq!(record.strength.get(), 66);
+    assert_eq!(record.context, "a \"quoted\" é context");
+    assert_eq!(record.extra["x-extra"], json!({"b": 2}));
+    assert!(
+        crate::ingest::parse_ingestion_json(&serde_json::from_str(&cases[1]).unwrap(), now)
+            .is_err()
+    );
+}
