@@ -24,6 +24,10 @@ const STATEMENT_CACHE: usize = 64;
 /// `synchronous=NORMAL`: a commit survives a crash of the process; the
 /// event log, not the store, is what an acknowledgement rests on. A 64 MiB
 /// page cache keeps a batch's index pages from spilling mid-transaction.
+/// A new store has 16 KiB pages: a relationship row with its record is
+/// about a kilobyte, and on 4 KiB pages every few inserts split a page
+/// (100,000 imported events: −14 % wall time on disk, −10 % on tmpfs; the
+/// graph loads from it no slower). A store made with other pages keeps them.
 pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -31,7 +35,8 @@ pub(super) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA page_size = 16384;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA cache_size = -65536;
