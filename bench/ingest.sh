@@ -8,7 +8,7 @@
 # Per run, on a fresh data directory each time:
 #   1. baseline: the same relationship rows inserted into a bare table
 #      shaped as the store's (crates/rhiz-store/examples/raw_insert_baseline.rs:
-#      WAL, synchronous=NORMAL, one transaction per 1,000 rows);
+#      16 KiB pages, WAL, synchronous=NORMAL, one transaction per 1,000 rows);
 #   2. `rhiz import FILE` offline;
 #   3. `POST /internal/events/batch` at full speed (4 connections, batches of
 #      1,000) into `rhiz serve`;
