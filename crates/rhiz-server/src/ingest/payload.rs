@@ -229,19 +229,22 @@ fn flat_value<'o, 'a>(
     found.filter(|value| !value.is_null())
 }
 
-/// Whether a flat value says the same as the record's field: datetimes as
-/// instants, everything else as JSON.
+/// Whether a flat value says the same as the record's field: equal JSON,
+/// or for datetimes the same instant (parsed only when the texts differ).
 fn same_value(camel: &str, flat: &Json<'_>, in_record: Option<&Json<'_>>) -> bool {
     let Some(in_record) = in_record else {
         return false;
     };
+    if flat == in_record {
+        return true;
+    }
     if DATETIME_FIELDS.contains(&camel) {
         let instant = |v: &Json<'_>| v.as_str().and_then(|s| s.parse::<Datetime>().ok());
         if let (Some(a), Some(b)) = (instant(flat), instant(in_record)) {
             return a.to_utc() == b.to_utc();
         }
     }
-    flat == in_record
+    false
 }
 
 /// A lexicon error as an ingest error. For records built from flat fields,
