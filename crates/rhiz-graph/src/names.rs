@@ -261,7 +261,13 @@ impl Names {
     }
 
     /// Compares two names as their URI strings compare.
+    ///
+    /// Names in one DID's lists mostly share their author and collection:
+    /// those compare by id, and only the record keys as text.
     pub(crate) fn cmp_names(&self, a: &RecordName, b: &RecordName) -> Ordering {
+        if a.author == b.author && a.collection == b.collection {
+            return a.rkey.as_str().cmp(b.rkey.as_str());
+        }
         cmp_parts(self.parts(a), self.parts(b))
     }
 
