@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::validate::{
     array, closed, closed_enum, integer, serde_via_json, serialize_via_write_json, Json,
-    JsonWriter, Object,
+    JsonWriter, Object, Path,
 };
 use super::{Percent, RecordError};
 use crate::{AtUri, Datetime, Did};
@@ -59,7 +59,7 @@ impl Stake {
     const KNOWN: &'static [&'static str] =
         &["amount", "token", "lockedUntil", "slashingRisk", "slashed"];
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             amount: o.field("amount", |v, p| integer(v, p, 0, Some(i64::MAX)))?,
@@ -152,7 +152,7 @@ impl Attestation {
     /// assert_eq!(a.attestation_type, AttestationType::Verify);
     /// ```
     pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
-        let o = Object::new(value, "")?;
+        let o = Object::new(value, &Path::Root)?;
         o.record_type(Self::NSID)?;
         Ok(Self {
             target_relationship: o.formatted("targetRelationship", "at-uri")?,

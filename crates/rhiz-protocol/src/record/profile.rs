@@ -3,7 +3,7 @@
 use serde::Serializer;
 use serde_json::{Map, Value};
 
-use super::validate::{open_enum, serde_via_json, uri, Json, JsonWriter, Object};
+use super::validate::{open_enum, serde_via_json, uri, Json, JsonWriter, Object, Path};
 use super::RecordError;
 use crate::Datetime;
 
@@ -73,7 +73,7 @@ impl EntityProfile {
     /// assert_eq!(p.entity_type, EntityType::Agent);
     /// ```
     pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
-        let o = Object::new(value, "")?;
+        let o = Object::new(value, &Path::Root)?;
         o.record_type(Self::NSID)?;
         Ok(Self {
             display_name: o.string("displayName", Some(Self::DISPLAY_NAME_MAX_BYTES))?,

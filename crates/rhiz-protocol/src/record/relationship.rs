@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::validate::{
     array, closed_enum, formatted, open_enum, serde_via_json, serialize_via_write_json, Json,
-    JsonWriter, Object,
+    JsonWriter, Object, Path,
 };
 use super::{Percent, RecordError, RecordErrorKind};
 use crate::{Datetime, Did};
@@ -108,7 +108,7 @@ impl Verification {
         }
     }
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         const A_ONLY: &[&str] = &[
             "attestationCount",
             "lastUpdated",
@@ -135,7 +135,7 @@ impl Verification {
         } else if score_b > score_a {
             b
         } else {
-            RecordError::new(path, RecordErrorKind::NoVerificationShape)
+            RecordError::new(path.to_string(), RecordErrorKind::NoVerificationShape)
         })
     }
 
@@ -282,7 +282,7 @@ impl Privacy {
         "allowAttestation",
     ];
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             visibility: Visibility::from(o.string("visibility", None)?),
@@ -339,7 +339,7 @@ pub struct StrengthPoint {
 impl StrengthPoint {
     const KNOWN: &'static [&'static str] = &["timestamp", "strength", "event"];
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             timestamp: o.formatted("timestamp", "datetime")?,
@@ -374,7 +374,7 @@ pub struct Temporal {
 impl Temporal {
     const KNOWN: &'static [&'static str] = &["start", "lastInteraction", "history"];
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             start: o.formatted("start", "datetime")?,
@@ -409,7 +409,7 @@ pub struct Signature {
 impl Signature {
     const KNOWN: &'static [&'static str] = &["did", "signature"];
 
-    fn from_json(value: &Json<'_>, path: &str) -> Result<Self, RecordError> {
+    fn from_json(value: &Json<'_>, path: &Path<'_>) -> Result<Self, RecordError> {
         let o = Object::new(value, path)?;
         Ok(Self {
             did: o.formatted("did", "did")?,
@@ -500,7 +500,7 @@ impl RelationshipRecord {
     /// assert_eq!(err.to_string(), "strength: must be an integer from 0 to 100");
     /// ```
     pub fn from_json_ref(value: &Json<'_>) -> Result<Self, RecordError> {
-        let o = Object::new(value, "")?;
+        let o = Object::new(value, &Path::Root)?;
         o.record_type(Self::NSID)?;
         Ok(Self {
             participants: o.field("participants", participants)?,
@@ -595,13 +595,13 @@ serialize_via_write_json!(
     Signature,
 );
 
-fn participants(value: &Json<'_>, path: &str) -> Result<[Did; 2], RecordError> {
+fn participants(value: &Json<'_>, path: &Path<'_>) -> Result<[Did; 2], RecordError> {
     let dids = array(value, path, 2, Some(2), |v, p| {
         formatted::<Did>(v, p, "did")
     })?;
     let [a, b]: [Did; 2] = dids.try_into().map_err(|v: Vec<Did>| {
         RecordError::new(
-            path,
+            path.to_string(),
             RecordErrorKind::ItemCount {
                 min: 2,
                 max: Some(2),
@@ -611,7 +611,7 @@ fn participants(value: &Json<'_>, path: &str) -> Result<[Did; 2], RecordError> {
     })?;
     if a == b {
         return Err(RecordError::new(
-            super::validate::item(path, 1),
+            Path::Item(path, 1).to_string(),
             RecordErrorKind::Duplicate { first: 0 },
         ));
     }
