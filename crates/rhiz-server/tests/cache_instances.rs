@@ -25,13 +25,9 @@ async fn cache_stats(client: &reqwest::Client, server: &Server) -> Value {
 }
 
 async fn name_on(client: &reqwest::Client, server: &Server) -> String {
-    let response = client
-        .get(format!("{}/api/v1/entities/{DID}", server.base))
-        .send()
-        .await
-        .expect("GET entity");
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("entity JSON");
+    let body = server
+        .get_json(client, &format!("/api/v1/entities/{DID}"))
+        .await;
     body["name"].as_str().expect("name").to_owned()
 }
 

@@ -125,14 +125,9 @@ async fn generated_data_imports_offline_and_a_running_server_keeps_its_storage()
     );
     server.wait_healthy(&client).await;
     // The offline import keeps no graph: the server builds it from the store.
-    let stats: Value = client
-        .get(format!("{}/api/v1/analytics/network-stats", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = server
+        .get_json(&client, "/api/v1/analytics/network-stats")
+        .await;
     assert_eq!(stats["total_relationships"], relationship_lines, "{stats}");
     let output = rhiz(&["import", file_arg, "--data-dir", data_arg], &[]);
     assert!(!output.status.success());

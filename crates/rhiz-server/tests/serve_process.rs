@@ -38,14 +38,9 @@ async fn entities_survive_a_graceful_restart_on_sqlite() {
 
     let server = Server::start(dir.path());
     server.wait_healthy(&client).await;
-    let by_did: Value = client
-        .get(format!("{}/api/v1/entities/{did}", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_did = server
+        .get_json(&client, &format!("/api/v1/entities/{did}"))
+        .await;
     assert_eq!(by_did, created);
     let by_handle = client
         .get(format!(

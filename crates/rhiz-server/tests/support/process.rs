@@ -82,6 +82,21 @@ impl Server {
         panic!("rhiz did not answer /health within 30 s");
     }
 
+    /// GETs `path` (e.g. `/api/v1/entities/did:plc:a`), expects 200, and
+    /// returns the JSON body.
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        let response = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"));
+        assert_eq!(response.status(), 200, "GET {path}");
+        response
+            .json()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: not JSON: {error}"))
+    }
+
     /// SIGTERM, then waits for the exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
