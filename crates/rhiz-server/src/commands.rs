@@ -24,10 +24,10 @@ const BULK_APPLY_BATCH: NonZeroUsize = NonZeroUsize::new(4_096).unwrap();
 /// events and batches of [`BULK_APPLY_BATCH`], and submits the file in
 /// chunks of that size unless `--batch` says otherwise: nothing waits on a
 /// single event's latency in a bulk load, and larger batches share one
-/// store transaction, one graph update, one invalidation and one log commit
-/// among more events (on 100,000 relationships: 26,000–28,800 events/s
-/// against 17,000 with a lane of 2,500 and batches of 512; chunks of 4,096
-/// rather than 1,000 added 6 %).
+/// store transaction, one invalidation and one log commit among more
+/// events (on 100,000 relationships: 26,000–28,800 events/s against 17,000
+/// with a lane of 2,500 and batches of 512; chunks of 4,096 rather than
+/// 1,000 added 6 %). It runs on an [`ImportState`]: no graph, no trust.
 pub async fn import(args: &ImportArgs, config: Config) -> anyhow::Result<()> {
     let scale = match args.scale {
         ScaleArg::Rating => rhiz_datasets::Scale::Rating,
