@@ -46,6 +46,10 @@ pub enum EventsError {
     /// written.
     #[error("appending to the event log failed: {0}")]
     Append(String),
+    /// The embedded log could not make a group of changes durable; none of
+    /// them was kept.
+    #[error("the event log could not commit: {0}")]
+    Commit(String),
     /// The log or pipeline is shut down and takes no more work.
     #[error("the event log is closed")]
     Closed,

@@ -85,6 +85,7 @@ mod pipeline;
 mod redis;
 mod scheduler;
 mod sqlite;
+mod writer;
 
 pub use self::redis::{ApplyLease, LeaseOptions, RedisLogOptions, RedisStreamsEventLog};
 pub use async_trait::async_trait;

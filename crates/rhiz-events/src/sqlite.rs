@@ -18,20 +18,17 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use async_trait::async_trait;
 use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
-use tokio::sync::oneshot;
 
 use crate::event::{from_micros, to_micros};
 use crate::history;
+use crate::writer::{embedded_event_log, GroupStore, Handle};
 use crate::{
-    AppendOutcome, DeadLetterFilter, EventLog, EventState, EventsError, FailedAttempt, Lane,
-    LogCounts, NewEvent, StoredEvent,
+    AppendOutcome, DeadLetterFilter, EventState, EventsError, FailedAttempt, Lane, LogCounts,
+    NewEvent, StoredEvent,
 };
 
 /// The schema, one migration per version. A log file's `user_version` is
@@ -142,31 +139,17 @@ impl Default for SqliteLogOptions {
     }
 }
 
-/// The embedded, durable [`EventLog`]: a SQLite database file in WAL mode
-/// with `synchronous=FULL`, opened in exclusive locking mode (one process at a
-/// time), written by one dedicated thread with group commit.
+/// The embedded, durable [`EventLog`](crate::EventLog) on SQLite: a database
+/// file in WAL mode with `synchronous=FULL`, opened in exclusive locking mode
+/// (one process at a time), written by one dedicated thread with group
+/// commit.
 ///
 /// Every call is a command to that thread; a call returns after the
 /// transaction holding its command has committed, so an appended event is on
 /// disk when `append` returns.
 #[derive(Debug)]
 pub struct SqliteEventLog {
-    commands: mpsc::Sender<Command>,
-}
-
-type Reply<T> = oneshot::Sender<Result<T, EventsError>>;
-
-enum Command {
-    Append(Vec<NewEvent>, Reply<Vec<AppendOutcome>>),
-    Ack(Vec<u64>, Reply<()>),
-    Fail(u64, String, SystemTime, Reply<u32>),
-    Dead(u64, String, Reply<()>),
-    Pending(u64, usize, Reply<Vec<StoredEvent>>),
-    DeadLetters(DeadLetterFilter, usize, usize, Reply<Vec<StoredEvent>>),
-    Replay(DeadLetterFilter, Reply<Vec<StoredEvent>>),
-    Purge(DeadLetterFilter, Reply<u64>),
-    Counts(Reply<LogCounts>),
-    Close(Reply<()>),
+    writer: Handle,
 }
 
 impl SqliteEventLog {
@@ -175,106 +158,17 @@ impl SqliteEventLog {
         path: impl AsRef<Path>,
         options: SqliteLogOptions,
     ) -> Result<Self, EventsError> {
-        if options.max_group_commit == 0 {
-            return Err(EventsError::Config {
-                field: "max_group_commit",
-                reason: "must be at least 1".into(),
-            });
-        }
         let path = path.as_ref().to_path_buf();
-        let (commands, receiver) = mpsc::channel();
-        let (opened, opened_rx) = oneshot::channel();
-        thread::Builder::new()
-            .name("rhiz-events-writer".into())
-            .spawn(move || match Writer::open(&path, options) {
-                Ok(writer) => {
-                    let _ = opened.send(Ok(()));
-                    writer.run(receiver);
-                }
-                Err(e) => {
-                    let _ = opened.send(Err(e));
-                }
-            })
-            .map_err(|source| EventsError::Io {
-                path: "writer thread".into(),
-                source,
-            })?;
-        opened_rx.await.map_err(|_| EventsError::Closed)??;
-        Ok(Self { commands })
-    }
-
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EventsError> {
-        let (reply, response) = oneshot::channel();
-        self.commands
-            .send(make(reply))
-            .map_err(|_| EventsError::Closed)?;
-        response.await.map_err(|_| EventsError::Closed)?
+        let max_group = options.max_group_commit;
+        let writer = Handle::spawn("rhiz-events-writer", max_group, move || {
+            Writer::open(&path, options)
+        })
+        .await?;
+        Ok(Self { writer })
     }
 }
 
-#[async_trait]
-impl EventLog for SqliteEventLog {
-    async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EventsError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.call(|r| Command::Append(events, r)).await
-    }
-
-    async fn pending(&self, after_seq: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
-        self.call(|r| Command::Pending(after_seq, limit, r)).await
-    }
-
-    async fn ack(&self, seqs: Vec<u64>) -> Result<(), EventsError> {
-        self.call(|r| Command::Ack(seqs, r)).await
-    }
-
-    async fn record_failure(
-        &self,
-        seq: u64,
-        error: String,
-        next_attempt_at: SystemTime,
-    ) -> Result<u32, EventsError> {
-        self.call(|r| Command::Fail(seq, error, next_attempt_at, r))
-            .await
-    }
-
-    async fn move_to_dead_letters(&self, seq: u64, error: String) -> Result<(), EventsError> {
-        self.call(|r| Command::Dead(seq, error, r)).await
-    }
-
-    async fn dead_letters(
-        &self,
-        filter: DeadLetterFilter,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, EventsError> {
-        self.call(|r| Command::DeadLetters(filter, offset, limit, r))
-            .await
-    }
-
-    async fn replay_dead_letters(
-        &self,
-        filter: DeadLetterFilter,
-    ) -> Result<Vec<StoredEvent>, EventsError> {
-        self.call(|r| Command::Replay(filter, r)).await
-    }
-
-    async fn purge_dead_letters(&self, filter: DeadLetterFilter) -> Result<u64, EventsError> {
-        self.call(|r| Command::Purge(filter, r)).await
-    }
-
-    async fn counts(&self) -> Result<LogCounts, EventsError> {
-        self.call(Command::Counts).await
-    }
-
-    async fn close(&self) -> Result<(), EventsError> {
-        match self.call(Command::Close).await {
-            Err(EventsError::Closed) => Ok(()),
-            other => other,
-        }
-    }
-}
+embedded_event_log!(SqliteEventLog);
 
 /// Owns the connection; runs on the writer thread only.
 struct Writer {
@@ -284,6 +178,8 @@ struct Writer {
     /// The last sweep forgot a full batch: more may be due at once.
     sweep_behind: bool,
     tally: Tally,
+    /// What the commands of the open transaction did to the counts.
+    moved: Vec<Moved>,
 }
 
 /// The log's counts, kept by the writer thread: read by one scan when the
@@ -358,59 +254,88 @@ fn storage(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> EventsErr
     move |source| EventsError::Storage { operation, source }
 }
 
-/// Result of one command inside a group transaction, replied after commit.
-enum Done {
-    Append(
-        Reply<Vec<AppendOutcome>>,
-        Result<Vec<AppendOutcome>, EventsError>,
-    ),
-    Ack(Reply<()>, Result<(), EventsError>),
-    Fail(Reply<u32>, Result<u32, EventsError>),
-    Dead(Reply<()>, Result<(), EventsError>),
-    Replay(
-        Reply<Vec<StoredEvent>>,
-        Result<Vec<StoredEvent>, EventsError>,
-    ),
-    Purge(Reply<u64>, Result<u64, EventsError>),
-}
+impl GroupStore for Writer {
+    fn begin(&mut self) -> Result<(), EventsError> {
+        self.moved.clear();
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(storage("starting a transaction"))
+    }
 
-impl Done {
-    /// Sends the result, or `failure` instead when the commit failed.
-    fn reply(self, failure: Option<&rusqlite::Error>) {
-        fn send<T>(
-            reply: Reply<T>,
-            result: Result<T, EventsError>,
-            failure: Option<&rusqlite::Error>,
-        ) {
-            let result = match failure {
-                Some(e) => Err(EventsError::Storage {
-                    operation: "committing",
-                    source: clone_error(e),
-                }),
-                None => result,
-            };
-            let _ = reply.send(result);
-        }
-        match self {
-            Done::Append(r, v) => send(r, v, failure),
-            Done::Ack(r, v) => send(r, v, failure),
-            Done::Fail(r, v) => send(r, v, failure),
-            Done::Dead(r, v) => send(r, v, failure),
-            Done::Replay(r, v) => send(r, v, failure),
-            Done::Purge(r, v) => send(r, v, failure),
+    fn append(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
+        let outcomes = self.in_savepoint(|w| w.append_new(events))?;
+        self.moved
+            .extend(events.iter().zip(&outcomes).filter_map(|(e, o)| match o {
+                AppendOutcome::Appended { seq } => Some(Moved::Appended(*seq, e.lane)),
+                AppendOutcome::Duplicate => None,
+            }));
+        Ok(outcomes)
+    }
+
+    fn ack(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
+        self.in_savepoint(|w| w.remember_applied(seqs))?;
+        self.moved.extend(seqs.iter().copied().map(Moved::Applied));
+        Ok(())
+    }
+
+    fn fail(&mut self, seq: u64, error: &str, next: SystemTime) -> Result<u32, EventsError> {
+        self.record_failure(seq, error, next)
+    }
+
+    fn dead(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
+        self.bury(seq, error)?;
+        self.moved.push(Moved::Dead(seq));
+        Ok(())
+    }
+
+    fn replay(&mut self, filter: &DeadLetterFilter) -> Result<Vec<StoredEvent>, EventsError> {
+        let events = self.revive(filter)?;
+        self.moved
+            .extend(events.iter().map(|e| Moved::Replayed(e.seq, e.event.lane)));
+        Ok(events)
+    }
+
+    fn purge(&mut self, filter: &DeadLetterFilter) -> Result<u64, EventsError> {
+        let purged = self.delete_dead(filter)?;
+        self.moved.push(Moved::Purged(purged));
+        Ok(purged)
+    }
+
+    fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
+        self.read_pending(after, limit)
+    }
+
+    fn dead_letters(
+        &self,
+        filter: &DeadLetterFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EventsError> {
+        self.read_dead_letters(filter, offset, limit)
+    }
+
+    fn counts(&self) -> LogCounts {
+        self.tally.counts
+    }
+
+    fn commit(&mut self) -> Result<(), String> {
+        let moved = std::mem::take(&mut self.moved);
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                for m in moved {
+                    self.tally.apply(m);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(format!("committing to the SQLite log: {e}"))
+            }
         }
     }
-}
 
-fn clone_error(e: &rusqlite::Error) -> rusqlite::Error {
-    match e {
-        rusqlite::Error::SqliteFailure(code, message) => {
-            rusqlite::Error::SqliteFailure(*code, message.clone())
-        }
-        other => rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(other.to_string()),
-        ),
+    fn between_groups(&mut self) {
+        self.sweep_if_due();
     }
 }
 
@@ -457,108 +382,8 @@ impl Writer {
             last_sweep: Instant::now(),
             sweep_behind: false,
             tally,
+            moved: Vec::new(),
         })
-    }
-
-    fn run(mut self, receiver: mpsc::Receiver<Command>) {
-        while let Ok(first) = receiver.recv() {
-            let mut batch = vec![first];
-            while batch.len() < self.options.max_group_commit {
-                match receiver.try_recv() {
-                    Ok(command) => batch.push(command),
-                    Err(_) => break,
-                }
-            }
-            if self.execute(batch) {
-                return;
-            }
-            self.sweep_if_due();
-        }
-    }
-
-    /// Runs a group of commands in one transaction and replies after the
-    /// commit. Returns true when a close was requested.
-    fn execute(&mut self, batch: Vec<Command>) -> bool {
-        let mut done = Vec::with_capacity(batch.len());
-        let mut moved = Vec::new();
-        let mut close = Vec::new();
-        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
-            for command in batch {
-                fail_command(command, &e);
-            }
-            return false;
-        }
-        for command in batch {
-            match command {
-                Command::Append(events, r) => {
-                    let result = self.in_savepoint(|w| w.append(&events));
-                    if let Ok(outcomes) = &result {
-                        moved.extend(events.iter().zip(outcomes).filter_map(|(e, o)| match o {
-                            AppendOutcome::Appended { seq } => Some(Moved::Appended(*seq, e.lane)),
-                            AppendOutcome::Duplicate => None,
-                        }));
-                    }
-                    done.push(Done::Append(r, result));
-                }
-                Command::Ack(seqs, r) => {
-                    let result = self.in_savepoint(|w| w.ack(&seqs));
-                    if result.is_ok() {
-                        moved.extend(seqs.into_iter().map(Moved::Applied));
-                    }
-                    done.push(Done::Ack(r, result));
-                }
-                Command::Fail(seq, error, at, r) => {
-                    done.push(Done::Fail(r, self.fail(seq, &error, at)));
-                }
-                Command::Dead(seq, error, r) => {
-                    let result = self.dead(seq, &error);
-                    if result.is_ok() {
-                        moved.push(Moved::Dead(seq));
-                    }
-                    done.push(Done::Dead(r, result));
-                }
-                Command::Replay(filter, r) => {
-                    let result = self.replay(&filter);
-                    if let Ok(events) = &result {
-                        moved.extend(events.iter().map(|e| Moved::Replayed(e.seq, e.event.lane)));
-                    }
-                    done.push(Done::Replay(r, result));
-                }
-                Command::Purge(filter, r) => {
-                    let result = self.purge(&filter);
-                    if let Ok(n) = result {
-                        moved.push(Moved::Purged(n));
-                    }
-                    done.push(Done::Purge(r, result));
-                }
-                Command::Pending(after, limit, r) => {
-                    let _ = r.send(self.pending(after, limit));
-                }
-                Command::DeadLetters(filter, offset, limit, r) => {
-                    let _ = r.send(self.dead_letters(&filter, offset, limit));
-                }
-                Command::Counts(r) => {
-                    let _ = r.send(Ok(self.tally.counts));
-                }
-                Command::Close(r) => close.push(r),
-            }
-        }
-        let commit = self.conn.execute_batch("COMMIT").err();
-        if commit.is_some() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        } else {
-            for m in moved {
-                self.tally.apply(m);
-            }
-        }
-        for d in done {
-            d.reply(commit.as_ref());
-        }
-        let closing = !close.is_empty();
-        for r in close {
-            let _ = r.send(Ok(()));
-        }
-        closing
     }
 
     /// Runs `f` so that its writes are all kept or all undone.
@@ -583,11 +408,11 @@ impl Writer {
 
     /// Appends each event whose id is neither applied nor in the log.
     ///
-    /// Every statement here and in [`Writer::ack`] changes at most one row,
+    /// Every statement here and in [`Writer::remember_applied`] changes at most one row,
     /// so SQLite opens no statement journal for them (an `INSERT … SELECT`
     /// or a `DELETE … RETURNING` does, and spilled it to a temporary file:
     /// +25 % on an import of 100,000 events).
-    fn append(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
+    fn append_new(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
         let now = to_micros(SystemTime::now());
         let mut applied = self
             .conn
@@ -630,7 +455,7 @@ impl Writer {
     /// Deletes each pending event at `seqs` and remembers its id as applied.
     /// Run in a savepoint: an event is either still pending or applied with
     /// its id remembered, never gone and forgotten.
-    fn ack(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
+    fn remember_applied(&mut self, seqs: &[u64]) -> Result<(), EventsError> {
         let now = to_micros(SystemTime::now());
         let mut pending_id = self
             .conn
@@ -661,7 +486,12 @@ impl Writer {
         Ok(())
     }
 
-    fn fail(&mut self, seq: u64, error: &str, next: SystemTime) -> Result<u32, EventsError> {
+    fn record_failure(
+        &mut self,
+        seq: u64,
+        error: &str,
+        next: SystemTime,
+    ) -> Result<u32, EventsError> {
         let now = SystemTime::now();
         let Some(history) = self.history_with(seq, error, now)? else {
             return Ok(0);
@@ -684,7 +514,7 @@ impl Writer {
         Ok(attempts.unwrap_or(0) as u32)
     }
 
-    fn dead(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
+    fn bury(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
         let now = SystemTime::now();
         let Some(history) = self.history_with(seq, error, now)? else {
             return Ok(());
@@ -737,7 +567,7 @@ impl Writer {
     /// The first `limit` pending events after `after`, in log order. The
     /// tally knows which they are, so they are read by key: retained
     /// applied events are never scanned.
-    fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
+    fn read_pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
         let mut seqs: Vec<u64> = self
             .tally
             .pending
@@ -763,7 +593,7 @@ impl Writer {
         read().map_err(storage("reading pending events"))
     }
 
-    fn dead_letters(
+    fn read_dead_letters(
         &self,
         filter: &DeadLetterFilter,
         offset: usize,
@@ -781,7 +611,7 @@ impl Writer {
             .map_err(storage("listing dead letters"))
     }
 
-    fn replay(&mut self, filter: &DeadLetterFilter) -> Result<Vec<StoredEvent>, EventsError> {
+    fn revive(&mut self, filter: &DeadLetterFilter) -> Result<Vec<StoredEvent>, EventsError> {
         let (condition, mut values) = filter_sql(filter);
         values.push(Value::Integer(to_micros(SystemTime::now())));
         let sql = format!(
@@ -796,7 +626,7 @@ impl Writer {
         Ok(events)
     }
 
-    fn purge(&mut self, filter: &DeadLetterFilter) -> Result<u64, EventsError> {
+    fn delete_dead(&mut self, filter: &DeadLetterFilter) -> Result<u64, EventsError> {
         let (condition, values) = filter_sql(filter);
         let sql = format!("DELETE FROM events WHERE {condition}");
         let deleted = self
@@ -842,25 +672,6 @@ impl Writer {
                 tracing::warn!(error = %e, "event log retention sweep failed");
             }
         }
-    }
-}
-
-fn fail_command(command: Command, e: &rusqlite::Error) {
-    fn send<T>(r: Reply<T>, e: &rusqlite::Error) {
-        let _ = r.send(Err(EventsError::Storage {
-            operation: "starting a transaction",
-            source: clone_error(e),
-        }));
-    }
-    match command {
-        Command::Append(_, r) => send(r, e),
-        Command::Ack(_, r) | Command::Dead(_, _, r) | Command::Close(r) => send(r, e),
-        Command::Fail(_, _, _, r) => send(r, e),
-        Command::Pending(_, _, r) | Command::DeadLetters(_, _, _, r) | Command::Replay(_, r) => {
-            send(r, e)
-        }
-        Command::Purge(_, r) => send(r, e),
-        Command::Counts(r) => send(r, e),
     }
 }
 
