@@ -77,6 +77,7 @@ mod codec;
 mod config;
 mod error;
 mod event;
+mod file_log;
 mod handler;
 mod history;
 mod log;
@@ -95,6 +96,7 @@ pub use error::EventsError;
 pub use event::{
     AppendOutcome, DeadLetterFilter, EventState, Lane, LogCounts, NewEvent, StoredEvent,
 };
+pub use file_log::{FileEventLog, FileLogOptions};
 pub use handler::{Handler, HandlerError};
 pub use history::{FailedAttempt, FAILED_ATTEMPTS_KEPT};
 pub use log::EventLog;

@@ -131,7 +131,14 @@ fn run<S: GroupStore>(mut store: S, receiver: mpsc::Receiver<Command>, max_group
                 Err(_) => break,
             }
         }
-        if execute(&mut store, group) {
+        let close = execute(&mut store, group);
+        if !close.is_empty() {
+            // Release the storage (its file lock) before saying it is closed,
+            // so that the caller can open it again at once.
+            drop(store);
+            for r in close {
+                let _ = r.send(Ok(()));
+            }
             return;
         }
         store.between_groups();
@@ -175,15 +182,20 @@ impl Done {
     }
 }
 
-/// Runs a group of commands and replies after the commit. Returns true when
-/// a close was requested.
-fn execute<S: GroupStore>(store: &mut S, group: Vec<Command>) -> bool {
+/// Runs a group of commands and replies after the commit. Returns the
+/// replies of the close commands, which the caller sends once the store is
+/// released.
+fn execute<S: GroupStore>(store: &mut S, group: Vec<Command>) -> Vec<Reply<()>> {
     if let Err(e) = store.begin() {
         let reason = e.to_string();
+        let mut close = Vec::new();
         for command in group {
-            refuse(command, &reason);
+            match command {
+                Command::Close(r) => close.push(r),
+                other => refuse(other, &reason),
+            }
         }
-        return false;
+        return close;
     }
     let mut done = Vec::with_capacity(group.len());
     let mut close = Vec::new();
@@ -213,11 +225,7 @@ fn execute<S: GroupStore>(store: &mut S, group: Vec<Command>) -> bool {
     for d in done {
         d.reply(failure.as_deref());
     }
-    let closing = !close.is_empty();
-    for r in close {
-        let _ = r.send(Ok(()));
-    }
-    closing
+    close
 }
 
 /// Tells a command of a group that could not start why.

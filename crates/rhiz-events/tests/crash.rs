@@ -1,6 +1,7 @@
 //! A real crash: a child process appends through a pipeline and is killed
 //! with SIGKILL mid-stream; every event it was told was accepted must be in
-//! the reopened log, and the pending ones must apply exactly once.
+//! the reopened log, and the pending ones must apply exactly once. Run for
+//! both embedded logs.
 
 mod common;
 
@@ -9,26 +10,31 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{open_log, start, test_config, wait_idle, Job, Recorder};
-use rhiz_events::{EventLog, Lane, SubmitOutcome};
+use common::{open_file_log_with, open_log, start, test_config, wait_idle, Job, Recorder};
+use rhiz_events::{EventLog, FileLogOptions, Lane, SubmitOutcome};
 
 const CHILD_DIR: &str = "RHIZ_EVENTS_CRASH_CHILD_DIR";
+const CHILD_LOG: &str = "RHIZ_EVENTS_CRASH_CHILD_LOG";
+
+/// Opens the embedded log `kind` (`sqlite` or `file`) in `dir`.
+async fn open_kind(kind: &str, dir: &std::path::Path) -> Arc<dyn EventLog> {
+    match kind {
+        "sqlite" => open_log(dir).await,
+        _ => open_file_log_with(dir, FileLogOptions::default()).await,
+    }
+}
 
 /// The child: runs only when re-executed by the crash test, with the log
 /// directory in the environment; prints `accepted <id>` for each accepted event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "child process of killed_writer_loses_no_accepted_event"]
+#[ignore = "child process of the killed_*_writer_loses_no_accepted_event tests"]
 async fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+    let (Some(dir), Ok(kind)) = (std::env::var_os(CHILD_DIR), std::env::var(CHILD_LOG)) else {
         return;
     };
     let recorder = Arc::new(Recorder::default());
-    let pipeline = start(
-        open_log(std::path::Path::new(&dir)).await,
-        recorder,
-        test_config(),
-    )
-    .await;
+    let log = open_kind(&kind, std::path::Path::new(&dir)).await;
+    let pipeline = start(log, recorder, test_config()).await;
     let mut stdout = std::io::stdout().lock();
     for b in 0.. {
         let batch: Vec<_> = (0..25)
@@ -52,7 +58,16 @@ async fn crash_child() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_writer_loses_no_accepted_event() {
+async fn killed_sqlite_writer_loses_no_accepted_event() {
+    killed_writer_loses_no_accepted_event("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_file_writer_loses_no_accepted_event() {
+    killed_writer_loses_no_accepted_event("file").await;
+}
+
+async fn killed_writer_loses_no_accepted_event(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -63,6 +78,7 @@ async fn killed_writer_loses_no_accepted_event() {
             "--test-threads=1",
         ])
         .env(CHILD_DIR, dir.path())
+        .env(CHILD_LOG, kind)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,7 +100,7 @@ async fn killed_writer_loses_no_accepted_event() {
         }
     }
 
-    let log = open_log(dir.path()).await;
+    let log = open_kind(kind, dir.path()).await;
     let counts = log.counts().await.unwrap();
     assert!(
         counts.pending_total() > 0,

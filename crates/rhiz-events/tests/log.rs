@@ -1,5 +1,6 @@
-//! The embedded log: the `EventLog` contract, and what only a file-backed
-//! log promises (one owner at a time).
+//! The embedded logs, SQLite and the dedicated file: the `EventLog`
+//! contract and what only an embedded log promises (exact counts, one owner
+//! at a time), then what is particular to each.
 
 mod common;
 mod contract;
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rhiz_events::{async_trait, EventLog, Lane, SqliteEventLog, SqliteLogOptions};
+use rhiz_events::{async_trait, EventLog, FileLogOptions, Lane, SqliteEventLog, SqliteLogOptions};
 
 /// SQLite logs in a temporary directory of their own.
 struct Sqlite(tempfile::TempDir);
@@ -38,7 +39,44 @@ impl contract::Backend for Sqlite {
     }
 }
 
-contract_tests!(Sqlite::new());
+/// File logs in a temporary directory of their own, with small files so
+/// that the tests move the live state into new files often.
+struct File(tempfile::TempDir);
+
+impl File {
+    fn new() -> Self {
+        Self(tempfile::tempdir().unwrap())
+    }
+}
+
+#[async_trait]
+impl contract::Backend for File {
+    async fn open(&self) -> Arc<dyn EventLog> {
+        self.open_with_retention(FileLogOptions::default().idempotency_retention)
+            .await
+    }
+
+    async fn open_with_retention(&self, retention: Duration) -> Arc<dyn EventLog> {
+        let options = FileLogOptions {
+            idempotency_retention: retention,
+            file_bytes: 64 << 10,
+            ..FileLogOptions::default()
+        };
+        common::open_file_log_with(self.0.path(), options).await
+    }
+}
+
+mod sqlite {
+    use super::*;
+    contract_tests!(Sqlite::new());
+    embedded_contract_tests!(Sqlite::new());
+}
+
+mod file {
+    use super::*;
+    contract_tests!(File::new());
+    embedded_contract_tests!(File::new());
+}
 
 #[tokio::test]
 async fn a_second_opener_is_refused_while_the_log_is_held() {
@@ -56,79 +94,6 @@ async fn a_second_opener_is_refused_while_the_log_is_held() {
         second.is_err(),
         "exclusive locking keeps one owner at a time"
     );
-}
-
-/// The counts follow every move of an event, and a reopened log counts what
-/// it holds.
-#[tokio::test]
-async fn counts_follow_every_move_and_survive_reopening() {
-    use rhiz_events::{AppendOutcome, DeadLetterFilter, LogCounts};
-
-    let dir = tempfile::tempdir().unwrap();
-    let log = common::open_log(dir.path()).await;
-    let mut seqs = Vec::new();
-    for (i, lane) in [
-        Lane::Critical,
-        Lane::High,
-        Lane::Normal,
-        Lane::Normal,
-        Lane::Low,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        match log
-            .append_one(contract::event(&format!("e{i}"), &format!("k{i}"), lane))
-            .await
-            .unwrap()
-        {
-            AppendOutcome::Appended { seq } => seqs.push(seq),
-            other => panic!("{other:?}"),
-        }
-    }
-    log.ack(vec![seqs[0], seqs[2]]).await.unwrap();
-    log.move_to_dead_letters(seqs[3], "broken".into())
-        .await
-        .unwrap();
-    log.move_to_dead_letters(seqs[4], "broken".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        log.replay_dead_letters(DeadLetterFilter::all())
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
-    let expected = log.counts().await.unwrap();
-    assert_eq!(
-        expected,
-        LogCounts {
-            pending: [0, 1, 1, 1],
-            dead_letters: 0,
-            applied_retained: 2,
-        }
-    );
-    log.move_to_dead_letters(seqs[4], "again".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        log.purge_dead_letters(DeadLetterFilter::all())
-            .await
-            .unwrap(),
-        1
-    );
-    let expected = LogCounts {
-        pending: [0, 1, 1, 0],
-        dead_letters: 0,
-        applied_retained: 2,
-    };
-    assert_eq!(log.counts().await.unwrap(), expected);
-    log.close().await.unwrap();
-    drop(log);
-
-    let log = common::open_log(dir.path()).await;
-    assert_eq!(log.counts().await.unwrap(), expected, "after reopening");
 }
 
 /// A log file written before the schema was versioned (no
@@ -381,7 +346,7 @@ async fn expired_ids_are_forgotten_faster_than_one_batch_per_interval() {
         log.ack(seqs).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    run_three_groups(&*log, "after").await;
+    contract::run_three_groups(&*log, "after").await;
     assert_eq!(log.counts().await.unwrap().applied_retained, 0);
 }
 
@@ -397,50 +362,194 @@ async fn log_remembering_ids_for(
     common::open_log_with(dir, options).await
 }
 
-/// Appends three new events one at a time: three groups of commands, after
-/// each of which the log may sweep.
-async fn run_three_groups(log: &impl EventLog, prefix: &str) {
-    for i in 0..3 {
-        log.append_one(contract::event(&format!("{prefix}-{i}"), "k", Lane::Normal))
+/// The file log's own promises: one owner, compaction into new files, and
+/// what reopening does with a torn, damaged or unfinished file.
+mod file_only {
+    use std::path::Path;
+
+    use rhiz_events::{AppendOutcome, DeadLetterFilter, EventState, EventsError, FileEventLog};
+
+    use super::*;
+
+    fn small_files() -> FileLogOptions {
+        FileLogOptions {
+            file_bytes: 64 << 10,
+            ..FileLogOptions::default()
+        }
+    }
+
+    async fn open(dir: &Path) -> Arc<FileEventLog> {
+        common::open_file_log_with(dir, small_files()).await
+    }
+
+    fn log_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn payload_event(i: usize) -> rhiz_events::NewEvent {
+        let mut e = contract::event(&format!("e{i}"), &format!("k{}", i % 7), Lane::Normal);
+        e.payload = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 300)).into_bytes();
+        e
+    }
+
+    #[tokio::test]
+    async fn a_second_opener_is_refused_while_the_log_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let _log = open(dir.path()).await;
+        let second = FileEventLog::open(dir.path().join("events"), small_files()).await;
+        let err = second.expect_err("the directory's lock keeps one owner at a time");
+        assert!(
+            err.to_string().contains("in use by another process"),
+            "{err}"
+        );
+    }
+
+    /// Thousands of events through files of 64 KiB: the live state moves
+    /// to new files, old ones go, and a reopened log holds exactly the
+    /// pending events (payloads intact), the dead letters and the applied ids.
+    #[tokio::test]
+    async fn compaction_keeps_live_events_and_applied_ids_and_drops_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        let mut pending = Vec::new();
+        for chunk in (0..3_000).collect::<Vec<_>>().chunks(100) {
+            let events: Vec<_> = chunk.iter().map(|&i| payload_event(i)).collect();
+            let seqs = contract::append_new(&*log, events.clone()).await;
+            let (keep, settle): (Vec<_>, Vec<_>) = seqs
+                .into_iter()
+                .zip(events)
+                .partition(|(seq, _)| seq % 10 == 0);
+            log.ack(settle.iter().map(|(seq, _)| *seq).collect())
+                .await
+                .unwrap();
+            pending.extend(keep);
+        }
+        let (dead_seq, dead_event) = pending.remove(0);
+        log.move_to_dead_letters(dead_seq, "poison".into())
             .await
             .unwrap();
-    }
-}
+        assert_eq!(log_files(dir.path()).len(), 1, "old files are deleted");
+        let size = std::fs::metadata(&log_files(dir.path())[0]).unwrap().len();
+        assert!(
+            size < 256 << 10,
+            "the file stays near its limit: {size} bytes"
+        );
+        log.close().await.unwrap();
+        drop(log);
 
-/// Ids are forgotten by the time they were applied, not by position: ids
-/// applied late at early positions (a replayed backlog) neither hold back
-/// the forgetting of older ones nor go before their time. The margins are
-/// seconds wide so that a slow disk's commits cannot move an id across the
-/// retention.
-#[tokio::test]
-async fn ids_are_forgotten_oldest_applied_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = log_remembering_ids_for(dir.path(), Duration::from_secs(4)).await;
-    let mut appended = Vec::new();
-    for (prefix, n) in [("late-", 10_001), ("early-", 5_000)] {
-        let events = (0..n)
-            .map(|i| contract::event(&format!("{prefix}{i}"), "k", Lane::Normal))
-            .collect();
-        appended.push(contract::append_new(&*log, events).await);
+        let log = open(dir.path()).await;
+        let read = log.pending(0, 10_000).await.unwrap();
+        let expected: Vec<_> = pending.iter().map(|(seq, e)| (*seq, e.clone())).collect();
+        let got: Vec<_> = read.into_iter().map(|s| (s.seq, s.event)).collect();
+        assert_eq!(got, expected);
+        let dead = log
+            .dead_letters(DeadLetterFilter::all(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!((dead[0].seq, &dead[0].event), (dead_seq, &dead_event));
+        assert_eq!(dead[0].state, EventState::DeadLetter);
+        assert_eq!(dead[0].last_error.as_deref(), Some("poison"));
+        let counts = log.counts().await.unwrap();
+        assert_eq!(counts.applied_retained, 2_700);
+        for i in [1, 999, 2_999] {
+            assert_eq!(
+                log.append_one(payload_event(i)).await.unwrap(),
+                AppendOutcome::Duplicate,
+                "applied id e{i} is remembered through compaction and reopening"
+            );
+        }
+        let next = log.append_one(payload_event(3_000)).await.unwrap();
+        assert_eq!(next, AppendOutcome::Appended { seq: 3_001 });
     }
-    let [late, early] = <[Vec<u64>; 2]>::try_from(appended).unwrap();
-    log.ack(early).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    log.ack(late).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
-    // The early ids are past the retention, the late ones are not.
-    run_three_groups(&*log, "trigger").await;
-    assert_eq!(log.counts().await.unwrap().applied_retained, 10_001);
-    assert!(matches!(
-        log.append_one(contract::event("early-0", "k", Lane::Normal))
+
+    /// A crash in the middle of a write leaves a torn last frame: reopening
+    /// drops it, keeps everything before it, and appends after it.
+    #[tokio::test]
+    async fn a_torn_last_frame_is_dropped_on_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        contract::append_new(&*log, (0..5).map(payload_event).collect()).await;
+        log.close().await.unwrap();
+        drop(log);
+        let file = log_files(dir.path()).pop().unwrap();
+        let good = std::fs::metadata(&file).unwrap().len();
+        for torn in [
+            &[200u8, 0, 0][..],
+            &[
+                16, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+            ],
+        ] {
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes.truncate(good as usize);
+            bytes.extend_from_slice(torn);
+            std::fs::write(&file, bytes).unwrap();
+
+            let log = open(dir.path()).await;
+            assert_eq!(log.pending(0, 100).await.unwrap().len(), 5);
+            log.close().await.unwrap();
+            drop(log);
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().len(),
+                good,
+                "the torn frame is cut off"
+            );
+        }
+        let log = open(dir.path()).await;
+        contract::append_new(&*log, vec![payload_event(5)]).await;
+        log.close().await.unwrap();
+        drop(log);
+        let log = open(dir.path()).await;
+        assert_eq!(log.pending(0, 100).await.unwrap().len(), 6);
+    }
+
+    /// A damaged frame with more after it is not a torn write: the log
+    /// refuses to open and names the file and the byte.
+    #[tokio::test]
+    async fn a_damaged_frame_before_the_end_refuses_to_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        for i in 0..3 {
+            log.append_one(payload_event(i)).await.unwrap();
+        }
+        log.close().await.unwrap();
+        drop(log);
+        let file = log_files(dir.path()).pop().unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&file, bytes).unwrap();
+        let err = FileEventLog::open(dir.path().join("events"), small_files())
             .await
-            .unwrap(),
-        rhiz_events::AppendOutcome::Appended { .. }
-    ));
-    assert_eq!(
-        log.append_one(contract::event("late-0", "k", Lane::Normal))
-            .await
-            .unwrap(),
-        rhiz_events::AppendOutcome::Duplicate
-    );
+            .expect_err("a damaged log must not open as if nothing happened");
+        assert!(matches!(err, EventsError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains(".log at byte"), "{err}");
+    }
+
+    /// A new file a crash left without its checkpoint is deleted, and the
+    /// log opens from the file before it.
+    #[tokio::test]
+    async fn an_unfinished_new_file_is_deleted_on_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        contract::append_new(&*log, (0..3).map(payload_event).collect()).await;
+        log.close().await.unwrap();
+        drop(log);
+        let current = log_files(dir.path()).pop().unwrap();
+        // A new file starts with the log's magic bytes, then frames of
+        // carried state; its checkpoint comes last.
+        let unfinished = dir.path().join("events").join("00000000000000000002.log");
+        let bytes = std::fs::read(&current).unwrap();
+        std::fs::write(&unfinished, &bytes[..8 + 5]).unwrap();
+
+        let log = open(dir.path()).await;
+        assert_eq!(log.pending(0, 100).await.unwrap().len(), 3);
+        assert_eq!(log_files(dir.path()), vec![current]);
+    }
 }

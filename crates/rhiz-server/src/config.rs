@@ -80,8 +80,13 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventLogKind {
-    /// `events.db` in the data directory (SQLite, `synchronous=FULL`).
+    /// The dedicated embedded log: an append-only file in `events/` in the
+    /// data directory, synced by every group commit. A data directory that
+    /// has only an `events.db` (from an older rhiz) keeps using it.
     Embedded,
+    /// `events.db` in the data directory (SQLite, `synchronous=FULL`): keeps
+    /// applied ids on disk rather than in memory (see the README).
+    Sqlite,
     /// A Redis stream at `redis_url`, shared by several instances; the
     /// holder of the apply lease applies.
     Redis,
@@ -169,9 +174,9 @@ pub struct Config {
     /// doubles with each further failure (full jitter).
     pub event_retry_base_ms: u64,
     /// How long the event log remembers an applied event, in seconds, so a
-    /// repeat of its id is a duplicate. The embedded log keeps the events
-    /// themselves that long, the Redis log their ids: the log's size grows
-    /// with this times the ingest rate.
+    /// repeat of its id is a duplicate. The logs keep the ids that long (the
+    /// embedded log in memory, 16-byte digests; SQLite and Redis on their
+    /// storage): their size grows with this times the ingest rate.
     pub event_idempotency_retention_s: u64,
     /// Most events in one `POST /internal/events/batch`.
     pub ingest_batch_max: usize,
@@ -664,11 +669,12 @@ pub fn resolve(layers: &[SourcedLayer]) -> Result<Config, ConfigError> {
         if let Some(kind) = &layer.event_log {
             config.event_log = match kind.trim() {
                 "embedded" => EventLogKind::Embedded,
+                "sqlite" => EventLogKind::Sqlite,
                 "redis" => EventLogKind::Redis,
                 other => {
                     return Err(invalid(
                         "event_log",
-                        format!("must be embedded or redis, got {other:?}"),
+                        format!("must be embedded, sqlite or redis, got {other:?}"),
                     ))
                 }
             };

@@ -259,16 +259,9 @@ async fn start_pipeline(
                 .build()
                 .await
         }
-        _ => {
-            let log = rhiz_events::SqliteEventLog::open(
-                config.data_dir.join(EVENT_LOG_FILE),
-                rhiz_events::SqliteLogOptions {
-                    idempotency_retention: config.idempotency_retention(),
-                    ..rhiz_events::SqliteLogOptions::default()
-                },
-            )
-            .await?;
-            rhiz_events::Pipeline::builder(Arc::new(log), handler, codec)
+        (kind, _) => {
+            let log = open_embedded_log(config, kind).await?;
+            rhiz_events::Pipeline::builder(log, handler, codec)
                 .config(config.pipeline_config())
                 .build()
                 .await
@@ -276,5 +269,98 @@ async fn start_pipeline(
     }
 }
 
-/// The embedded event log's file in the data directory.
+/// The embedded log in the data directory: the file log, or SQLite when
+/// asked for or when the directory holds only an SQLite log (from a rhiz
+/// before the file log), so that no accepted event is left behind in it.
+async fn open_embedded_log(
+    config: &config::Config,
+    kind: config::EventLogKind,
+) -> Result<Arc<dyn rhiz_events::EventLog>, rhiz_events::EventsError> {
+    let sqlite = config.data_dir.join(EVENT_LOG_FILE);
+    let file = config.data_dir.join(EVENT_LOG_DIR);
+    let keep_sqlite = sqlite.exists() && !file.exists();
+    if kind == config::EventLogKind::Sqlite || keep_sqlite {
+        if kind != config::EventLogKind::Sqlite {
+            tracing::info!(
+                path = %sqlite.display(),
+                "event log: keeping this data directory's SQLite log (event_log = \"sqlite\"); \
+                 move it aside once it has no pending events or dead letters to use the file log"
+            );
+        }
+        let options = rhiz_events::SqliteLogOptions {
+            idempotency_retention: config.idempotency_retention(),
+            ..rhiz_events::SqliteLogOptions::default()
+        };
+        return Ok(Arc::new(
+            rhiz_events::SqliteEventLog::open(sqlite, options).await?,
+        ));
+    }
+    let options = rhiz_events::FileLogOptions {
+        idempotency_retention: config.idempotency_retention(),
+        ..rhiz_events::FileLogOptions::default()
+    };
+    Ok(Arc::new(
+        rhiz_events::FileEventLog::open(file, options).await?,
+    ))
+}
+
+/// The SQLite event log's file in the data directory.
 pub const EVENT_LOG_FILE: &str = "events.db";
+
+/// The file event log's directory in the data directory.
+pub const EVENT_LOG_DIR: &str = "events";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str) -> rhiz_events::NewEvent {
+        rhiz_events::NewEvent {
+            id: id.into(),
+            key: "at://did:plc:abc/net.rhiz.relationship.record/1".into(),
+            lane: rhiz_events::Lane::Normal,
+            event_type: "relationship.created".into(),
+            payload: b"{}".to_vec(),
+        }
+    }
+
+    /// A data directory from before the file log, with events still
+    /// pending in its `events.db`, keeps its SQLite log: nothing accepted
+    /// there is left behind. A new directory gets the file log.
+    #[tokio::test]
+    async fn the_embedded_log_is_the_file_unless_the_directory_has_only_an_sqlite_log() {
+        use rhiz_events::EventLog;
+
+        let old = tempfile::tempdir().unwrap();
+        let sqlite = rhiz_events::SqliteEventLog::open(
+            old.path().join(EVENT_LOG_FILE),
+            rhiz_events::SqliteLogOptions::default(),
+        )
+        .await
+        .unwrap();
+        sqlite.append_one(event("pending")).await.unwrap();
+        sqlite.close().await.unwrap();
+        drop(sqlite);
+        let config = config::Config {
+            data_dir: old.path().to_path_buf(),
+            ..config::Config::default()
+        };
+        let log = open_embedded_log(&config, config::EventLogKind::Embedded)
+            .await
+            .unwrap();
+        assert_eq!(log.counts().await.unwrap().pending_total(), 1);
+        assert!(!old.path().join(EVENT_LOG_DIR).exists());
+
+        let new = tempfile::tempdir().unwrap();
+        let config = config::Config {
+            data_dir: new.path().to_path_buf(),
+            ..config::Config::default()
+        };
+        let log = open_embedded_log(&config, config::EventLogKind::Embedded)
+            .await
+            .unwrap();
+        log.append_one(event("new")).await.unwrap();
+        assert!(new.path().join(EVENT_LOG_DIR).is_dir());
+        assert!(!new.path().join(EVENT_LOG_FILE).exists());
+    }
+}

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rhiz_events::{
-    async_trait, EventLog, Handler, HandlerError, JsonCodec, Lane, Pipeline, PipelineConfig,
-    SqliteEventLog, SqliteLogOptions, Submission,
+    async_trait, EventLog, FileEventLog, FileLogOptions, Handler, HandlerError, JsonCodec, Lane,
+    Pipeline, PipelineConfig, SqliteEventLog, SqliteLogOptions, Submission,
 };
 use serde::{Deserialize, Serialize};
 
@@ -144,14 +144,28 @@ pub async fn open_log(dir: &Path) -> Arc<SqliteEventLog> {
     open_log_with(dir, SqliteLogOptions::default()).await
 }
 
-/// Opens the log, waiting for a previous owner's writer thread to let go.
+/// Opens the SQLite log in `dir`, waiting for a previous owner's writer
+/// thread to let go.
 pub async fn open_log_with(dir: &Path, options: SqliteLogOptions) -> Arc<SqliteEventLog> {
+    reopen(|| SqliteEventLog::open(dir.join("events.db"), options.clone())).await
+}
+
+/// Opens the file log in `dir`, waiting for a previous owner's writer
+/// thread to let go.
+pub async fn open_file_log_with(dir: &Path, options: FileLogOptions) -> Arc<FileEventLog> {
+    reopen(|| FileEventLog::open(dir.join("events"), options.clone())).await
+}
+
+/// Calls `open` until it succeeds, for up to ten seconds.
+async fn reopen<L, F>(open: impl Fn() -> F) -> Arc<L>
+where
+    F: std::future::Future<Output = Result<L, rhiz_events::EventsError>>,
+{
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match SqliteEventLog::open(dir.join("events.db"), options.clone()).await {
+        match open().await {
             Ok(log) => return Arc::new(log),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
+            Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(e) => panic!("cannot reopen the log: {e}"),
@@ -160,11 +174,10 @@ pub async fn open_log_with(dir: &Path, options: SqliteLogOptions) -> Arc<SqliteE
 }
 
 pub async fn start(
-    log: Arc<SqliteEventLog>,
+    log: Arc<dyn EventLog>,
     handler: Arc<Recorder>,
     config: PipelineConfig,
 ) -> Pipeline<Job> {
-    let log: Arc<dyn EventLog> = log;
     Pipeline::builder(log, handler, Arc::new(JsonCodec::new()))
         .config(config)
         .build()

@@ -21,6 +21,19 @@ pub trait Backend: Send + Sync {
     async fn open_with_retention(&self, retention: Duration) -> Arc<dyn EventLog>;
 }
 
+/// Defines one `#[tokio::test]` per test of what the embedded logs promise
+/// beyond the contract (exact counts, forgetting ids by the time they were
+/// applied), each on a fresh backend made by `$backend`.
+#[macro_export]
+macro_rules! embedded_contract_tests {
+    ($backend:expr) => {
+        $crate::contract_tests!(@tests $backend;
+            counts_follow_every_move_and_survive_reopening,
+            ids_are_forgotten_oldest_applied_first,
+        );
+    };
+}
+
 /// Defines one `#[tokio::test]` per contract test, each on a fresh backend
 /// made by `$backend` (an expression, evaluated inside the test).
 #[macro_export]
@@ -388,4 +401,121 @@ pub async fn failed_attempts_kept_are_bounded(backend: &impl Backend) {
         expected,
         "the last attempts, oldest first"
     );
+}
+
+/// The counts follow every move of an event, and a reopened log counts what
+/// it holds.
+pub async fn counts_follow_every_move_and_survive_reopening(backend: &impl Backend) {
+    use rhiz_events::LogCounts;
+
+    let log = backend.open().await;
+    let mut seqs = Vec::new();
+    for (i, lane) in [
+        Lane::Critical,
+        Lane::High,
+        Lane::Normal,
+        Lane::Normal,
+        Lane::Low,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        match log
+            .append_one(event(&format!("e{i}"), &format!("k{i}"), lane))
+            .await
+            .unwrap()
+        {
+            AppendOutcome::Appended { seq } => seqs.push(seq),
+            other => panic!("{other:?}"),
+        }
+    }
+    log.ack(vec![seqs[0], seqs[2]]).await.unwrap();
+    log.move_to_dead_letters(seqs[3], "broken".into())
+        .await
+        .unwrap();
+    log.move_to_dead_letters(seqs[4], "broken".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        log.replay_dead_letters(DeadLetterFilter::all())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let expected = log.counts().await.unwrap();
+    assert_eq!(
+        expected,
+        LogCounts {
+            pending: [0, 1, 1, 1],
+            dead_letters: 0,
+            applied_retained: 2,
+        }
+    );
+    log.move_to_dead_letters(seqs[4], "again".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        log.purge_dead_letters(DeadLetterFilter::all())
+            .await
+            .unwrap(),
+        1
+    );
+    let expected = LogCounts {
+        pending: [0, 1, 1, 0],
+        dead_letters: 0,
+        applied_retained: 2,
+    };
+    assert_eq!(log.counts().await.unwrap(), expected);
+    log.close().await.unwrap();
+    drop(log);
+
+    let log = backend.open().await;
+    assert_eq!(log.counts().await.unwrap(), expected, "after reopening");
+}
+
+/// Ids are forgotten by the time they were applied, not by position: ids
+/// applied late at early positions (a replayed backlog) neither hold back
+/// the forgetting of older ones nor go before their time. The margins are
+/// seconds wide so that a slow disk's commits cannot move an id across the
+/// retention.
+pub async fn ids_are_forgotten_oldest_applied_first(backend: &impl Backend) {
+    let log = backend.open_with_retention(Duration::from_secs(4)).await;
+    let mut appended = Vec::new();
+    for (prefix, n) in [("late-", 10_001), ("early-", 5_000)] {
+        let events = (0..n)
+            .map(|i| event(&format!("{prefix}{i}"), "k", Lane::Normal))
+            .collect();
+        appended.push(append_new(&*log, events).await);
+    }
+    let [late, early] = <[Vec<u64>; 2]>::try_from(appended).unwrap();
+    log.ack(early).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    log.ack(late).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    // The early ids are past the retention, the late ones are not.
+    run_three_groups(&*log, "trigger").await;
+    assert_eq!(log.counts().await.unwrap().applied_retained, 10_001);
+    assert!(matches!(
+        log.append_one(event("early-0", "k", Lane::Normal))
+            .await
+            .unwrap(),
+        AppendOutcome::Appended { .. }
+    ));
+    assert_eq!(
+        log.append_one(event("late-0", "k", Lane::Normal))
+            .await
+            .unwrap(),
+        AppendOutcome::Duplicate
+    );
+}
+
+/// Appends three new events one at a time: three groups of commands, after
+/// each of which the log may sweep.
+pub async fn run_three_groups(log: &(impl EventLog + ?Sized), prefix: &str) {
+    for i in 0..3 {
+        log.append_one(event(&format!("{prefix}-{i}"), "k", Lane::Normal))
+            .await
+            .unwrap();
+    }
 }
