@@ -1,5 +1,6 @@
 //! Sustained durable throughput and ingest-to-applied latency of the
-//! pipeline on the embedded log, with raw baselines measured in the same run.
+//! pipeline on each embedded log (the dedicated file and SQLite), with raw
+//! baselines measured in the same run.
 //!
 //! `cargo bench -p rhiz-events --bench throughput` (optional arguments:
 //! `events=N runs=N rate=N seconds=N`). Prints one line per measurement and
@@ -22,9 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rhiz_events::{
-    async_trait, ApplyLease, EventLog, Handler, HandlerError, JsonCodec, Lane, LeaseOptions,
-    NewEvent, Pipeline, PipelineConfig, RedisLogOptions, RedisStreamsEventLog, SqliteEventLog,
-    SqliteLogOptions, Submission, SubmitOutcome,
+    async_trait, ApplyLease, EventLog, FileEventLog, FileLogOptions, Handler, HandlerError,
+    JsonCodec, Lane, LeaseOptions, NewEvent, Pipeline, PipelineConfig, RedisLogOptions,
+    RedisStreamsEventLog, SqliteEventLog, SqliteLogOptions, Submission, SubmitOutcome,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -117,12 +118,28 @@ impl Handler<BenchEvent> for Counter {
     }
 }
 
-async fn open_sqlite(dir: &Path) -> Arc<dyn EventLog> {
-    Arc::new(
-        SqliteEventLog::open(dir.join("events.db"), SqliteLogOptions::default())
-            .await
-            .unwrap(),
-    )
+/// The two embedded logs.
+#[derive(Debug, Clone, Copy)]
+enum Embedded {
+    File,
+    Sqlite,
+}
+
+impl Embedded {
+    async fn open(self, dir: &Path) -> Arc<dyn EventLog> {
+        match self {
+            Embedded::File => Arc::new(
+                FileEventLog::open(dir.join("events"), FileLogOptions::default())
+                    .await
+                    .unwrap(),
+            ),
+            Embedded::Sqlite => Arc::new(
+                SqliteEventLog::open(dir.join("events.db"), SqliteLogOptions::default())
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
 }
 
 async fn start(
@@ -145,10 +162,10 @@ async fn start(
 }
 
 /// Durable append + apply of `events` by `PRODUCERS` concurrent batch
-/// producers honouring backpressure, on the embedded log.
-async fn pipeline_throughput(events: usize) -> f64 {
+/// producers honouring backpressure, on an embedded log.
+async fn pipeline_throughput(kind: Embedded, events: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    drive_pipeline(open_sqlite(dir.path()).await, None, events).await
+    drive_pipeline(kind.open(dir.path()).await, None, events).await
 }
 
 /// Durable append + apply of `events` by `PRODUCERS` concurrent batch
@@ -201,15 +218,11 @@ async fn drive_pipeline(log: Arc<dyn EventLog>, lease: Option<ApplyLease>, event
     events as f64 / began.elapsed().as_secs_f64()
 }
 
-/// The embedded log alone: `PRODUCERS` tasks appending prebuilt batches;
+/// An embedded log alone: `PRODUCERS` tasks appending prebuilt batches;
 /// events/s until every append is durable.
-async fn log_append(events: usize) -> f64 {
+async fn log_append(kind: Embedded, events: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let log = Arc::new(
-        SqliteEventLog::open(dir.path().join("events.db"), SqliteLogOptions::default())
-            .await
-            .unwrap(),
-    );
+    let log = kind.open(dir.path()).await;
     let batches: Vec<Vec<NewEvent>> = new_event_batches(events);
     let batches = Arc::new(Mutex::new(batches.into_iter()));
     let began = Instant::now();
@@ -521,11 +534,11 @@ fn raw_file_log(events: usize) -> f64 {
 /// Single-event submissions at a steady `rate` per second for `seconds`, as
 /// independent HTTP requests would arrive; latencies from the first submit
 /// call to the end of the apply (p50, p99, max).
-async fn steady_latency(rate: u64, seconds: u64) -> (Duration, Duration, Duration) {
+async fn steady_latency(kind: Embedded, rate: u64, seconds: u64) -> (Duration, Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let total = (rate * seconds) as usize;
     let counter = Arc::new(Counter::new(total));
-    let pipeline = start(open_sqlite(dir.path()).await, None, counter.clone(), 10_000).await;
+    let pipeline = start(kind.open(dir.path()).await, None, counter.clone(), 10_000).await;
     let per_tick = rate / 1_000;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     let mut index = 0u64;
@@ -592,39 +605,60 @@ fn main() {
         }
         return;
     }
-    let (mut pipe, mut raw, mut ratios, mut file, mut logs) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut p50s, mut p99s, mut maxes) = (vec![], vec![], vec![]);
+    let (mut raw, mut file) = (vec![], vec![]);
+    let mut measured = [
+        (Embedded::File, Measured::default()),
+        (Embedded::Sqlite, Measured::default()),
+    ];
     for run in 1..=runs {
         let r = raw_sqlite(events);
         let f = raw_file_log(events);
-        let l = rt.block_on(log_append(events));
-        let p = rt.block_on(pipeline_throughput(events));
-        let (p50, p99, max) = rt.block_on(steady_latency(rate, seconds));
-        println!(
-            "run {run}: pipeline {p:.0} ev/s, raw sqlite {r:.0} rows/s (ratio {:.2}), raw file log {f:.0} rec/s, log append only {l:.0} ev/s; \
-             at {rate}/s p50 {p50:?} p99 {p99:?} max {max:?}",
-            p / r
-        );
-        pipe.push(p);
+        println!("run {run}: raw sqlite {r:.0} rows/s, raw file log {f:.0} rec/s");
         raw.push(r);
-        ratios.push(p / r);
         file.push(f);
-        logs.push(l);
-        p50s.push(p50.as_secs_f64() * 1e3);
-        p99s.push(p99.as_secs_f64() * 1e3);
-        maxes.push(max.as_secs_f64() * 1e3);
+        for (kind, m) in &mut measured {
+            let l = rt.block_on(log_append(*kind, events));
+            let p = rt.block_on(pipeline_throughput(*kind, events));
+            let (p50, p99, max) = rt.block_on(steady_latency(*kind, rate, seconds));
+            println!(
+                "run {run}, {kind:?} log: pipeline {p:.0} ev/s (ratio to raw sqlite {:.2}), log append only {l:.0} ev/s; \
+                 at {rate}/s p50 {p50:?} p99 {p99:?} max {max:?}",
+                p / r
+            );
+            m.pipeline.push(p);
+            m.ratio.push(p / r);
+            m.append.push(l);
+            m.p50.push(p50.as_secs_f64() * 1e3);
+            m.p99.push(p99.as_secs_f64() * 1e3);
+            m.max.push(max.as_secs_f64() * 1e3);
+        }
     }
     println!(
-        "median of {runs}: pipeline {:.0} ev/s; raw sqlite {:.0} rows/s; ratio {:.2}; raw file log {:.0} rec/s; log append only {:.0} ev/s; \
-         latency at {rate}/s p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
-        median(pipe),
+        "median of {runs}: raw sqlite {:.0} rows/s; raw file log {:.0} rec/s",
         median(raw),
-        median(ratios),
-        median(file),
-        median(logs),
-        median(p50s),
-        median(p99s),
-        median(maxes)
+        median(file)
     );
+    for (kind, m) in measured {
+        println!(
+            "median of {runs}, {kind:?} log: pipeline {:.0} ev/s; ratio {:.2}; log append only {:.0} ev/s; \
+             latency at {rate}/s p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+            median(m.pipeline),
+            median(m.ratio),
+            median(m.append),
+            median(m.p50),
+            median(m.p99),
+            median(m.max)
+        );
+    }
+}
+
+/// One embedded log's measurements over the runs.
+#[derive(Default)]
+struct Measured {
+    pipeline: Vec<f64>,
+    ratio: Vec<f64>,
+    append: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    max: Vec<f64>,
 }
