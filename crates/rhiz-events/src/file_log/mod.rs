@@ -850,8 +850,21 @@ impl GroupStore for Store {
         if self.broken.is_some() || self.end < self.compact_at {
             return;
         }
+        let began = std::time::Instant::now();
+        let from = self.end;
         match self.compact() {
-            Ok(()) => self.compact_at = self.options.file_bytes.max(self.end * 2),
+            Ok(()) => {
+                self.compact_at = self.options.file_bytes.max(self.end * 2);
+                tracing::info!(
+                    file = self.number,
+                    from_bytes = from,
+                    to_bytes = self.end,
+                    live_events = self.state.events.len(),
+                    applied_ids = self.state.counts.applied_retained,
+                    took_ms = began.elapsed().as_secs_f64() * 1e3,
+                    "event log moved its live state to a new file"
+                );
+            }
             Err(e) => {
                 // Try again once the file has grown by another quarter.
                 self.compact_at = self.end + self.options.file_bytes / 4;
