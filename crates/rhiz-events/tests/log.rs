@@ -532,6 +532,28 @@ mod file_only {
         assert!(err.to_string().contains(".log at byte"), "{err}");
     }
 
+    /// A file that is not an event log of this version is not mistaken for
+    /// an unfinished one: the log refuses to open and leaves it alone.
+    #[tokio::test]
+    async fn a_file_of_another_format_refuses_to_open_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        log.append_one(payload_event(0)).await.unwrap();
+        log.close().await.unwrap();
+        drop(log);
+        let newer = dir.path().join("events").join("00000000000000000002.log");
+        std::fs::write(&newer, b"RHIZEVL2 a format from a later version").unwrap();
+        let err = FileEventLog::open(dir.path().join("events"), small_files())
+            .await
+            .expect_err("an unknown file must not be deleted as unfinished");
+        assert!(
+            err.to_string()
+                .contains("not an event log file of this version"),
+            "{err}"
+        );
+        assert!(newer.exists());
+    }
+
     /// A new file a crash left without its checkpoint is deleted, and the
     /// log opens from the file before it.
     #[tokio::test]

@@ -30,7 +30,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use self::record::{digest, Decoder, Encoder, IdDigest, Identity, Record, Status, MAGIC};
+use self::record::{digest, Decoder, Encoder, Frame, IdDigest, Identity, Record, Status, MAGIC};
 use crate::writer::{embedded_event_log, GroupStore, Handle};
 use crate::{
     history, AppendOutcome, DeadLetterFilter, EventState, EventsError, FailedAttempt, LogCounts,
@@ -344,23 +344,35 @@ fn load(path: &Path, cutoff: SystemTime) -> Result<Loaded, EventsError> {
         entry: format!("{} at byte {at}", path.display()),
         reason,
     };
-    if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
-        return Ok(Loaded {
-            state: State::default(),
-            end: 0,
-            checkpointed: false,
-        });
+    if !data.starts_with(MAGIC) {
+        if MAGIC.starts_with(&data) {
+            // A new file a crash cut short before its first frame.
+            return Ok(Loaded {
+                state: State::default(),
+                end: 0,
+                checkpointed: false,
+            });
+        }
+        return Err(corrupt(
+            0,
+            "not an event log file of this version (its first bytes differ)".into(),
+        ));
     }
     let mut state = State::default();
     let mut checkpointed = false;
     let mut at = MAGIC.len();
-    while let Some(frame) = record::frame(&data[at..]) {
-        let (body, len) = match frame {
-            Ok(frame) => frame,
-            // A bad checksum on the last frame is a write cut short by a crash;
-            // anywhere else the file is damaged.
-            Err(_) if at + record::FRAME_HEADER + body_len(&data[at..]) == data.len() => break,
-            Err(reason) => return Err(corrupt(at, reason)),
+    loop {
+        let (body, len) = match record::frame(&data[at..]) {
+            Frame::Whole(body, len) => (body, len),
+            // The last write, cut short by a crash: no one was told it was written.
+            Frame::Incomplete => break,
+            Frame::Damaged { len, .. }
+                if at + len == data.len() || data[at..].iter().all(|&b| b == 0) =>
+            {
+                break
+            }
+            // Anywhere else the file is damaged: stop rather than lose what follows.
+            Frame::Damaged { reason, .. } => return Err(corrupt(at, reason)),
         };
         let body_at = (at + record::FRAME_HEADER) as u64;
         let mut decoder = Decoder::new(body);
@@ -376,10 +388,6 @@ fn load(path: &Path, cutoff: SystemTime) -> Result<Loaded, EventsError> {
         end: at as u64,
         checkpointed,
     })
-}
-
-fn body_len(frame: &[u8]) -> usize {
-    u32::from_le_bytes(frame[..4].try_into().expect("a whole header")) as usize
 }
 
 impl Store {
@@ -442,7 +450,7 @@ impl Store {
             .write(true)
             .open(&path)
             .map_err(io(&path))?;
-        file.set_len(loaded.end).map_err(io(&path))?;
+        set_tail_aside(&file, &path, loaded.end)?;
         file.sync_all().map_err(io(&path))?;
         sync_dir(&dir)?;
         let mut state = loaded.state;
@@ -553,6 +561,30 @@ impl Store {
         fs::remove_file(&old).map_err(io(&old))?;
         sync_dir(&self.dir)
     }
+}
+
+/// Cuts the file at `path` back to its first `end` bytes, the frames read
+/// whole. What follows is normally the last write, cut short by a crash;
+/// it is kept beside the file (`….log.tail-END`) rather than destroyed, in
+/// case it was damage in the middle of the file (a length field hit by a
+/// bad sector reads as a frame running past the end).
+fn set_tail_aside(file: &File, path: &Path, end: u64) -> Result<(), EventsError> {
+    let len = file.metadata().map_err(io(path))?.len();
+    if len <= end {
+        return Ok(());
+    }
+    let mut tail = vec![0; (len - end) as usize];
+    file.read_exact_at(&mut tail, end).map_err(io(path))?;
+    let aside = path.with_extension(format!("log.tail-{end}"));
+    fs::write(&aside, &tail).map_err(io(&aside))?;
+    tracing::warn!(
+        file = %path.display(),
+        kept_at = end,
+        dropped_bytes = tail.len(),
+        set_aside = %aside.display(),
+        "event log: dropped an incomplete last write (a crash cut it short)"
+    );
+    file.set_len(end).map_err(io(path))
 }
 
 /// How far back applied ids are remembered, from now.

@@ -236,17 +236,44 @@ impl Encoder {
     }
 }
 
-/// The frame at the start of `data`, if it is whole: its body and its
-/// length with the header. `Err` when a whole frame's checksum is wrong.
-pub(crate) fn frame(data: &[u8]) -> Option<Result<(&[u8], usize), String>> {
-    let header = data.get(..FRAME_HEADER)?;
-    let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-    let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
-    let body = data.get(FRAME_HEADER..FRAME_HEADER + len)?;
-    if CRC.checksum(body) != crc {
-        return Some(Err(format!("checksum mismatch in a frame of {len} bytes")));
+/// What starts at a position of a log file.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Frame<'a> {
+    /// A frame with a good checksum: its body, and its length with the header.
+    Whole(&'a [u8], usize),
+    /// Fewer bytes than the frame's header or its length announce.
+    Incomplete,
+    /// A frame that cannot be right: a checksum mismatch, or an empty body
+    /// (never written). `len` is its length with the header.
+    Damaged { reason: String, len: usize },
+}
+
+/// The frame at the start of `data`.
+pub(crate) fn frame(data: &[u8]) -> Frame<'_> {
+    let Some(header) = data.get(..FRAME_HEADER) else {
+        return Frame::Incomplete;
+    };
+    let mut len = [0; 4];
+    len.copy_from_slice(&header[..4]);
+    let len = u32::from_le_bytes(len) as usize;
+    let mut crc = [0; 4];
+    crc.copy_from_slice(&header[4..]);
+    let Some(body) = data.get(FRAME_HEADER..FRAME_HEADER + len) else {
+        return Frame::Incomplete;
+    };
+    if len == 0 {
+        return Frame::Damaged {
+            reason: "an empty frame".into(),
+            len: FRAME_HEADER,
+        };
     }
-    Some(Ok((body, FRAME_HEADER + len)))
+    if CRC.checksum(body) != u32::from_le_bytes(crc) {
+        return Frame::Damaged {
+            reason: format!("checksum mismatch in a frame of {len} bytes"),
+            len: FRAME_HEADER + len,
+        };
+    }
+    Frame::Whole(body, FRAME_HEADER + len)
 }
 
 /// Reads the records of a frame body, in order.
@@ -433,7 +460,9 @@ mod tests {
             encoder.push(r);
         }
         let bytes = encoder.frame().to_vec();
-        let (body, len) = frame(&bytes).unwrap().unwrap();
+        let Frame::Whole(body, len) = frame(&bytes) else {
+            panic!("a frame just written is whole");
+        };
         assert_eq!(len, bytes.len());
         assert_eq!(&body[payload_at..payload_at + 7], b"{\"a\":1}");
         let mut decoder = Decoder::new(body);
@@ -445,15 +474,16 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_frame_is_incomplete_and_a_flipped_bit_is_a_checksum_error() {
+    fn torn_frames_are_incomplete_and_flipped_bits_or_zeros_damaged() {
         let mut encoder = Encoder::default();
         encoder.push(&Record::Checkpoint(1));
         let bytes = encoder.frame().to_vec();
-        assert!(frame(&bytes[..bytes.len() - 1]).is_none());
-        assert!(frame(&bytes[..3]).is_none());
+        assert_eq!(frame(&bytes[..bytes.len() - 1]), Frame::Incomplete);
+        assert_eq!(frame(&bytes[..3]), Frame::Incomplete);
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(frame(&flipped).unwrap().is_err());
+        assert!(matches!(frame(&flipped), Frame::Damaged { len, .. } if len == bytes.len()));
+        assert!(matches!(frame(&[0; 16]), Frame::Damaged { len: 8, .. }));
     }
 
     #[test]
