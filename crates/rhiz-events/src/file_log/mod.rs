@@ -170,7 +170,8 @@ impl State {
                     place: Place::File(payload_at),
                     len: payload.len() as u32,
                 };
-                self.hold(identity, status, location);
+                let digest = digest(&identity.id);
+                self.hold(identity, digest, status, location);
             }
             Record::Status(seq, status) => self.set_status(seq, status),
             Record::Applied(at, seqs) => {
@@ -192,9 +193,9 @@ impl State {
         }
     }
 
-    fn hold(&mut self, identity: Identity, status: Status, payload: Location) {
+    /// Holds an event whose id has `digest`, pending or dead.
+    fn hold(&mut self, identity: Identity, digest: IdDigest, status: Status, payload: Location) {
         let seq = identity.seq;
-        let digest = digest(&identity.id);
         self.next_seq = self.next_seq.max(seq + 1);
         self.ids.insert(digest, Seen::Held(seq));
         let held = Held {
@@ -718,7 +719,8 @@ impl GroupStore for Store {
         let now = SystemTime::now();
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
-            if self.state.ids.contains_key(&digest(&event.id)) {
+            let digest = digest(&event.id);
+            if self.state.ids.contains_key(&digest) {
                 outcomes.push(AppendOutcome::Duplicate);
                 continue;
             }
@@ -749,7 +751,7 @@ impl GroupStore for Store {
                 place: Place::Group(at),
                 len: event.payload.len() as u32,
             };
-            self.state.hold(identity, status, location);
+            self.state.hold(identity, digest, status, location);
             outcomes.push(AppendOutcome::Appended { seq });
         }
         Ok(outcomes)
