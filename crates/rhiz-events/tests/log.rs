@@ -469,23 +469,47 @@ mod file_only {
         assert_eq!(next, AppendOutcome::Appended { seq: 3_001 });
     }
 
+    /// A log in `dir` holding `n` pending events appended one at a time
+    /// (a frame each), closed; returns its current file.
+    async fn closed_log_with(dir: &Path, n: usize) -> PathBuf {
+        let log = open(dir).await;
+        for i in 0..n {
+            log.append_one(payload_event(i)).await.unwrap();
+        }
+        log.close().await.unwrap();
+        log_files(dir).pop().unwrap()
+    }
+
+    /// Opening the log in `dir` fails with an error that says `expected`.
+    async fn refuses_to_open(dir: &Path, expected: &str) -> EventsError {
+        let err = FileEventLog::open(dir.join("events"), small_files())
+            .await
+            .expect_err("the log must not open as if nothing happened");
+        assert!(err.to_string().contains(expected), "{err}");
+        err
+    }
+
     /// A crash in the middle of a write leaves a torn last frame: reopening
-    /// drops it, keeps everything before it, and appends after it.
+    /// drops it (keeping its bytes beside the file), keeps everything
+    /// before it, and appends after it.
     #[tokio::test]
     async fn a_torn_last_frame_is_dropped_on_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path()).await;
-        contract::append_new(&*log, (0..5).map(payload_event).collect()).await;
-        log.close().await.unwrap();
-        drop(log);
-        let file = log_files(dir.path()).pop().unwrap();
+        let file = closed_log_with(dir.path(), 5).await;
         let good = std::fs::metadata(&file).unwrap().len();
-        for torn in [
-            &[200u8, 0, 0][..],
+        let torn_tails: [&[u8]; 4] = [
+            // A header cut short.
+            &[200, 0, 0],
+            // A whole frame whose body is not what its checksum says.
             &[
                 16, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
             ],
-        ] {
+            // Fewer body bytes than the header announces.
+            &[64, 0, 0, 0, 1, 2, 3, 4, 9, 9],
+            // Space the file system allocated and never filled.
+            &[0; 4096],
+        ];
+        for torn in torn_tails {
             let mut bytes = std::fs::read(&file).unwrap();
             bytes.truncate(good as usize);
             bytes.extend_from_slice(torn);
@@ -494,17 +518,18 @@ mod file_only {
             let log = open(dir.path()).await;
             assert_eq!(log.pending(0, 100).await.unwrap().len(), 5);
             log.close().await.unwrap();
-            drop(log);
+            let len = std::fs::metadata(&file).unwrap().len();
+            assert_eq!(len, good, "the torn frame is cut off");
+            let aside = file.with_extension(format!("log.tail-{good}"));
             assert_eq!(
-                std::fs::metadata(&file).unwrap().len(),
-                good,
-                "the torn frame is cut off"
+                std::fs::read(&aside).unwrap(),
+                torn,
+                "and kept beside the file"
             );
         }
         let log = open(dir.path()).await;
         contract::append_new(&*log, vec![payload_event(5)]).await;
         log.close().await.unwrap();
-        drop(log);
         let log = open(dir.path()).await;
         assert_eq!(log.pending(0, 100).await.unwrap().len(), 6);
     }
@@ -514,22 +539,13 @@ mod file_only {
     #[tokio::test]
     async fn a_damaged_frame_before_the_end_refuses_to_open() {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path()).await;
-        for i in 0..3 {
-            log.append_one(payload_event(i)).await.unwrap();
-        }
-        log.close().await.unwrap();
-        drop(log);
-        let file = log_files(dir.path()).pop().unwrap();
+        let file = closed_log_with(dir.path(), 3).await;
         let mut bytes = std::fs::read(&file).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x40;
         std::fs::write(&file, bytes).unwrap();
-        let err = FileEventLog::open(dir.path().join("events"), small_files())
-            .await
-            .expect_err("a damaged log must not open as if nothing happened");
+        let err = refuses_to_open(dir.path(), ".log at byte").await;
         assert!(matches!(err, EventsError::Corrupt { .. }), "{err}");
-        assert!(err.to_string().contains(".log at byte"), "{err}");
     }
 
     /// A file that is not an event log of this version is not mistaken for
@@ -537,20 +553,10 @@ mod file_only {
     #[tokio::test]
     async fn a_file_of_another_format_refuses_to_open_and_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path()).await;
-        log.append_one(payload_event(0)).await.unwrap();
-        log.close().await.unwrap();
-        drop(log);
+        closed_log_with(dir.path(), 1).await;
         let newer = dir.path().join("events").join("00000000000000000002.log");
         std::fs::write(&newer, b"RHIZEVL2 a format from a later version").unwrap();
-        let err = FileEventLog::open(dir.path().join("events"), small_files())
-            .await
-            .expect_err("an unknown file must not be deleted as unfinished");
-        assert!(
-            err.to_string()
-                .contains("not an event log file of this version"),
-            "{err}"
-        );
+        refuses_to_open(dir.path(), "not an event log file of this version").await;
         assert!(newer.exists());
     }
 
@@ -559,11 +565,7 @@ mod file_only {
     #[tokio::test]
     async fn an_unfinished_new_file_is_deleted_on_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let log = open(dir.path()).await;
-        contract::append_new(&*log, (0..3).map(payload_event).collect()).await;
-        log.close().await.unwrap();
-        drop(log);
-        let current = log_files(dir.path()).pop().unwrap();
+        let current = closed_log_with(dir.path(), 3).await;
         // A new file starts with the log's magic bytes, then frames of
         // carried state; its checkpoint comes last.
         let unfinished = dir.path().join("events").join("00000000000000000002.log");

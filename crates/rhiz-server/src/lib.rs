@@ -324,6 +324,17 @@ mod tests {
         }
     }
 
+    /// The default embedded log of a server whose data directory is `dir`.
+    async fn embedded_log_in(dir: &std::path::Path) -> Arc<dyn rhiz_events::EventLog> {
+        let config = config::Config {
+            data_dir: dir.to_path_buf(),
+            ..config::Config::default()
+        };
+        open_embedded_log(&config, config::EventLogKind::Embedded)
+            .await
+            .unwrap()
+    }
+
     /// A data directory from before the file log, with events still
     /// pending in its `events.db`, keeps its SQLite log: nothing accepted
     /// there is left behind. A new directory gets the file log.
@@ -340,25 +351,12 @@ mod tests {
         .unwrap();
         sqlite.append_one(event("pending")).await.unwrap();
         sqlite.close().await.unwrap();
-        drop(sqlite);
-        let config = config::Config {
-            data_dir: old.path().to_path_buf(),
-            ..config::Config::default()
-        };
-        let log = open_embedded_log(&config, config::EventLogKind::Embedded)
-            .await
-            .unwrap();
+        let log = embedded_log_in(old.path()).await;
         assert_eq!(log.counts().await.unwrap().pending_total(), 1);
         assert!(!old.path().join(EVENT_LOG_DIR).exists());
 
         let new = tempfile::tempdir().unwrap();
-        let config = config::Config {
-            data_dir: new.path().to_path_buf(),
-            ..config::Config::default()
-        };
-        let log = open_embedded_log(&config, config::EventLogKind::Embedded)
-            .await
-            .unwrap();
+        let log = embedded_log_in(new.path()).await;
         log.append_one(event("new")).await.unwrap();
         assert!(new.path().join(EVENT_LOG_DIR).is_dir());
         assert!(!new.path().join(EVENT_LOG_FILE).exists());
