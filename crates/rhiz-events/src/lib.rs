@@ -1,9 +1,12 @@
 //! Durable event log and apply pipeline, generic over the event payload.
 //!
 //! An [`EventLog`] keeps events durable from the moment they are accepted
-//! until they are applied or given up on (the dead-letter queue). The
-//! embedded implementation, [`SqliteEventLog`], is a SQLite file in WAL mode
-//! with `synchronous=FULL`, written by one thread with group commit.
+//! until they are applied or given up on (the dead-letter queue). Two
+//! implementations are embedded, each written by one thread with group
+//! commit: [`FileEventLog`], an append-only file of checksummed frames with
+//! its state in memory (the faster, and rhiz's default), and
+//! [`SqliteEventLog`], a SQLite file in WAL mode with `synchronous=FULL`,
+//! which keeps the ids of applied events on disk.
 //!
 //! A [`Pipeline`] sits on a log and applies its events with a caller's
 //! [`Handler`]:
@@ -36,8 +39,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use rhiz_events::{
-//!     async_trait, Handler, HandlerError, JsonCodec, Lane, Pipeline, SqliteEventLog,
-//!     SqliteLogOptions, Submission, SubmitOutcome,
+//!     async_trait, FileEventLog, FileLogOptions, Handler, HandlerError, JsonCodec, Lane,
+//!     Pipeline, Submission, SubmitOutcome,
 //! };
 //!
 //! struct Print;
@@ -53,7 +56,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), rhiz_events::EventsError> {
 //! let dir = tempfile::tempdir().unwrap();
-//! let log = SqliteEventLog::open(dir.path().join("events.db"), SqliteLogOptions::default()).await?;
+//! let log = FileEventLog::open(dir.path().join("events"), FileLogOptions::default()).await?;
 //! let pipeline = Pipeline::builder(Arc::new(log), Arc::new(Print), Arc::new(JsonCodec::new()))
 //!     .build()
 //!     .await?;

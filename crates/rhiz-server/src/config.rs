@@ -834,6 +834,25 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_logs_are_named_embedded_and_sqlite() {
+        for (name, kind) in [
+            ("embedded", EventLogKind::Embedded),
+            ("sqlite", EventLogKind::Sqlite),
+        ] {
+            let config =
+                resolve(&[layer(env(&[("RHIZ_EVENT_LOG", name)]), LayerOrigin::Env)]).unwrap();
+            assert_eq!(config.event_log, kind);
+        }
+        let error = resolve(&[layer(env(&[("RHIZ_EVENT_LOG", "file")]), LayerOrigin::Env)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("must be embedded, sqlite or redis"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn invalid_values_name_the_key_and_the_source() {
         let cases: &[(&str, &str, &str)] = &[
             ("RHIZ_LISTEN", "localhost", "listen"),
