@@ -291,7 +291,8 @@ struct Store {
     /// Positions of the events appended in the open group.
     group_payloads: Vec<u64>,
     /// Why the log stopped taking writes: a write or sync failed, so the
-    /// file may not hold what the memory does; reopening recovers from the file.
+    /// memory may hold changes the file does not; the next group first
+    /// rebuilds the state from the file ([`Store::recover`]).
     broken: Option<String>,
     /// Size at which to try compacting again after a failed attempt.
     compact_at: u64,
@@ -542,6 +543,23 @@ impl Store {
         self.state.set_status(seq, status);
     }
 
+    /// After a failed write: cuts the file back to the last whole group
+    /// (every group before it was synced) and rebuilds the state from it, so
+    /// the log takes writes again once the disk does (space freed, say).
+    fn recover(&mut self) -> Result<(), EventsError> {
+        let path = self.dir.join(file_name(self.number));
+        self.file.set_len(self.end).map_err(io(&path))?;
+        self.file.sync_all().map_err(io(&path))?;
+        let loaded = load(&path, cutoff(&self.options))?;
+        self.state = loaded.state;
+        self.end = loaded.end;
+        self.group.clear();
+        self.group_payloads.clear();
+        self.broken = None;
+        tracing::info!(file = %path.display(), "event log: writing again after a failed write");
+        Ok(())
+    }
+
     /// Moves the live state into a new file and deletes the current one.
     fn compact(&mut self) -> Result<(), EventsError> {
         let number = self.number + 1;
@@ -707,12 +725,14 @@ impl<'p> FileWriter<'p> {
 
 impl GroupStore for Store {
     fn begin(&mut self) -> Result<(), EventsError> {
-        match &self.broken {
-            Some(reason) => Err(EventsError::Commit(format!(
-                "{reason}; the log takes no more writes until it is reopened"
-            ))),
-            None => Ok(()),
-        }
+        let Some(reason) = self.broken.clone() else {
+            return Ok(());
+        };
+        self.recover().map_err(|e| {
+            EventsError::Commit(format!(
+                "{reason}; the log takes no writes until it can read its file back ({e})"
+            ))
+        })
     }
 
     fn append(&mut self, events: &[NewEvent]) -> Result<Vec<AppendOutcome>, EventsError> {
