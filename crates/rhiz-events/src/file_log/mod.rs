@@ -17,20 +17,22 @@
 //! torn last frame, which no caller was told was written.
 //!
 //! The ids of applied events are kept for the retention as 16-byte digests
-//! ([`record::digest`]), in memory and in every new file: about 40 bytes
-//! each in memory, so a day's retention at 100 events/s holds some 350 MB.
+//! ([`record::digest`]), in memory and in every new file: one hash-map entry
+//! of 24 bytes each, 30–60 bytes with the map's spare room, so a day's
+//! retention at 100 events/s (8.6 million ids) holds about 420 MB.
 //! Services that apply many more events per day keep a shorter retention or
 //! use the SQLite log, which keeps them on disk.
 
 mod record;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::record::{digest, Decoder, Encoder, Frame, IdDigest, Identity, Record, Status, MAGIC};
+use crate::event::{from_micros, to_micros};
 use crate::writer::{embedded_event_log, GroupStore, Handle};
 use crate::{
     history, AppendOutcome, DeadLetterFilter, EventState, EventsError, FailedAttempt, LogCounts,
@@ -140,30 +142,44 @@ impl Held {
     }
 }
 
-/// What an id was last seen as.
+/// What an id was last seen as, in 8 bytes (the id set holds one per
+/// retained id): pending or dead at a position, or applied at a time
+/// (microseconds since the Unix epoch), told apart by the top bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seen {
-    /// Pending or dead at this position.
-    Held(u64),
-    /// Applied at this time.
-    Applied(SystemTime),
+struct Seen(u64);
+
+impl Seen {
+    const APPLIED: u64 = 1 << 63;
+
+    fn held(seq: u64) -> Self {
+        Self(seq & !Self::APPLIED)
+    }
+
+    fn applied(at: SystemTime) -> Self {
+        Self(to_micros(at).max(0) as u64 | Self::APPLIED)
+    }
+
+    /// When the id was applied, if it was.
+    fn applied_at(self) -> Option<SystemTime> {
+        (self.0 & Self::APPLIED != 0).then(|| from_micros((self.0 & !Self::APPLIED) as i64))
+    }
 }
 
 /// The log's whole state, as the records in the file build it.
 #[derive(Debug, Default)]
 struct State {
     events: BTreeMap<u64, Held>,
+    /// Every id held or applied within the retention. Applied ones are
+    /// forgotten by [`State::expire`], a sweep of the whole set.
     ids: HashMap<IdDigest, Seen>,
-    /// Applied ids in the order they were applied, for forgetting them.
-    applied: VecDeque<(SystemTime, IdDigest)>,
     next_seq: u64,
     counts: LogCounts,
 }
 
 impl State {
-    /// Applies one record read back from a file whose frame body starts at
-    /// `body_at`.
-    fn replay(&mut self, record: Record<'_>, payload_at: u64, cutoff: SystemTime) {
+    /// Applies one record read back from a file; for an event,
+    /// `payload_at` is where its payload is in the file.
+    fn apply(&mut self, record: Record<'_>, payload_at: u64, cutoff: SystemTime) {
         match record {
             Record::Event(identity, status, payload) => {
                 let location = Location {
@@ -197,7 +213,7 @@ impl State {
     fn hold(&mut self, identity: Identity, digest: IdDigest, status: Status, payload: Location) {
         let seq = identity.seq;
         self.next_seq = self.next_seq.max(seq + 1);
-        self.ids.insert(digest, Seen::Held(seq));
+        self.ids.insert(digest, Seen::held(seq));
         let held = Held {
             identity,
             status,
@@ -242,27 +258,27 @@ impl State {
     }
 
     fn remember_applied(&mut self, digest: IdDigest, at: SystemTime) {
-        if !matches!(
-            self.ids.insert(digest, Seen::Applied(at)),
-            Some(Seen::Applied(_))
-        ) {
+        let before = self.ids.insert(digest, Seen::applied(at));
+        if before.and_then(Seen::applied_at).is_none() {
             self.counts.applied_retained += 1;
         }
-        self.applied.push_back((at, digest));
     }
 
-    /// Forgets the ids applied before `cutoff`.
+    /// Forgets the ids applied before `cutoff`: one pass over the id set,
+    /// which [`Store::between_groups`] runs a few times per retention.
     fn expire(&mut self, cutoff: SystemTime) {
-        while let Some(&(at, digest)) = self.applied.front() {
-            if at >= cutoff {
-                break;
-            }
-            self.applied.pop_front();
-            if self.ids.get(&digest) == Some(&Seen::Applied(at)) {
-                self.ids.remove(&digest);
-                self.counts.applied_retained -= 1;
-            }
-        }
+        let before = self.ids.len();
+        self.ids
+            .retain(|_, seen| seen.applied_at().is_none_or(|at| at >= cutoff));
+        let forgotten = (before - self.ids.len()) as u64;
+        self.counts.applied_retained = self.counts.applied_retained.saturating_sub(forgotten);
+    }
+
+    /// The ids applied within the retention, with when.
+    fn applied_ids(&self) -> impl Iterator<Item = (SystemTime, IdDigest)> + '_ {
+        self.ids
+            .iter()
+            .filter_map(|(digest, seen)| seen.applied_at().map(|at| (at, *digest)))
     }
 
     fn count(&mut self, held: &Held, delta: i64) {
@@ -294,8 +310,10 @@ struct Store {
     /// memory may hold changes the file does not; the next group first
     /// rebuilds the state from the file ([`Store::recover`]).
     broken: Option<String>,
-    /// Size at which to try compacting again after a failed attempt.
+    /// Size at which to move the live state to a new file next.
     compact_at: u64,
+    /// When applied ids were last swept for expiry.
+    last_expiry: std::time::Instant,
 }
 
 fn file_name(number: u64) -> String {
@@ -381,7 +399,7 @@ fn load(path: &Path, cutoff: SystemTime) -> Result<Loaded, EventsError> {
         while let Some(next) = decoder.next_record() {
             let (record, payload_at) = next.map_err(|reason| corrupt(at, reason))?;
             checkpointed |= matches!(record, Record::Checkpoint(_));
-            state.replay(record, body_at + payload_at as u64, cutoff);
+            state.apply(record, body_at + payload_at as u64, cutoff);
         }
         at += len;
     }
@@ -469,6 +487,7 @@ impl Store {
             group: Encoder::default(),
             group_payloads: Vec::new(),
             broken: None,
+            last_expiry: std::time::Instant::now(),
         })
     }
 
@@ -606,6 +625,14 @@ fn set_tail_aside(file: &File, path: &Path, end: u64) -> Result<(), EventsError>
     file.set_len(end).map_err(io(path))
 }
 
+/// How often the id set is swept for expired ids: a sixteenth of the
+/// retention, between 100 ms and a minute, so an id outlives its retention
+/// by at most that much and a sweep of millions of ids (tens of
+/// milliseconds) runs rarely.
+fn expiry_interval(options: &FileLogOptions) -> Duration {
+    (options.idempotency_retention / 16).clamp(Duration::from_millis(100), Duration::from_secs(60))
+}
+
 /// How far back applied ids are remembered, from now.
 fn cutoff(options: &FileLogOptions) -> SystemTime {
     SystemTime::now()
@@ -643,12 +670,7 @@ fn write_file(
         }
         let body_at = out.flush()?;
         places.extend(in_frame.drain(..).map(|at| body_at + at as u64));
-        let ids: Vec<(SystemTime, IdDigest)> = state
-            .applied
-            .iter()
-            .filter(|(at, digest)| state.ids.get(digest) == Some(&Seen::Applied(*at)))
-            .copied()
-            .collect();
+        let ids: Vec<(SystemTime, IdDigest)> = state.applied_ids().collect();
         for chunk in ids.chunks(FileWriter::FRAME_BYTES / 24) {
             out.encoder.push(&Record::AppliedIds(chunk.to_vec()));
             out.flush()?;
@@ -900,7 +922,10 @@ impl GroupStore for Store {
     }
 
     fn between_groups(&mut self) {
-        self.state.expire(cutoff(&self.options));
+        if self.last_expiry.elapsed() >= expiry_interval(&self.options) {
+            self.state.expire(cutoff(&self.options));
+            self.last_expiry = std::time::Instant::now();
+        }
         if self.broken.is_some() || self.end < self.compact_at {
             return;
         }
