@@ -398,6 +398,38 @@ mod file_only {
         e
     }
 
+    /// Options out of range are refused by name before anything is opened.
+    #[tokio::test]
+    async fn options_out_of_range_name_their_field() {
+        let dir = tempfile::tempdir().unwrap();
+        for (options, field) in [
+            (
+                FileLogOptions {
+                    file_bytes: 100,
+                    ..FileLogOptions::default()
+                },
+                "file_bytes",
+            ),
+            (
+                FileLogOptions {
+                    max_group_commit: 0,
+                    ..FileLogOptions::default()
+                },
+                "max_group_commit",
+            ),
+        ] {
+            let err = FileEventLog::open(dir.path().join("events"), options)
+                .await
+                .expect_err("out of range");
+            assert!(
+                matches!(&err, EventsError::Config { field: f, .. } if *f == field),
+                "{err}"
+            );
+            assert!(err.to_string().contains(field), "{err}");
+        }
+        assert!(!dir.path().join("events").exists(), "nothing was created");
+    }
+
     #[tokio::test]
     async fn a_second_opener_is_refused_while_the_log_is_held() {
         let dir = tempfile::tempdir().unwrap();
