@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Durable ingest throughput and latency, embedded log on the SQLite store
 # (or PostgreSQL with DATABASE_URL=postgres://…), with a raw baseline of
-# plain batched SQLite inserts of the same rows in the same run.
+# plain batched SQLite inserts of the same rows in the same run. The event
+# log is rhiz's default (the file log); RHIZ_EVENT_LOG=sqlite measures the
+# SQLite log instead (rhiz import and rhiz serve both read it).
 #
 #   bench/ingest.sh [RUNS=3] [RELATIONSHIPS=100000]
 #
