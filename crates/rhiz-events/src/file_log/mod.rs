@@ -491,6 +491,11 @@ impl Store {
         })
     }
 
+    /// The current file's path.
+    fn path(&self) -> PathBuf {
+        self.dir.join(file_name(self.number))
+    }
+
     fn read_payload(&self, location: Location) -> Result<Vec<u8>, EventsError> {
         let len = location.len as usize;
         match location.place {
@@ -498,7 +503,7 @@ impl Store {
                 let mut payload = vec![0; len];
                 self.file
                     .read_exact_at(&mut payload, offset)
-                    .map_err(io(&self.dir.join(file_name(self.number))))?;
+                    .map_err(io(&self.path()))?;
                 Ok(payload)
             }
             Place::Group(at) => Ok(self.group.body()[at..at + len].to_vec()),
@@ -566,7 +571,7 @@ impl Store {
     /// (every group before it was synced) and rebuilds the state from it, so
     /// the log takes writes again once the disk does (space freed, say).
     fn recover(&mut self) -> Result<(), EventsError> {
-        let path = self.dir.join(file_name(self.number));
+        let path = self.path();
         self.file.set_len(self.end).map_err(io(&path))?;
         self.file.sync_all().map_err(io(&path))?;
         let loaded = load(&path, cutoff(&self.options))?;
@@ -592,7 +597,7 @@ impl Store {
         for (held, offset) in self.state.events.values_mut().zip(places) {
             held.payload.place = Place::File(offset);
         }
-        let old = self.dir.join(file_name(self.number));
+        let old = self.path();
         self.number = number;
         self.file = file;
         self.end = end;
@@ -658,11 +663,10 @@ fn write_file(
         for held in state.events.values() {
             let store = payloads.expect("a state with events has a file to read them from");
             let payload = store.read_payload(held.payload)?;
-            in_frame.push(out.encoder.push(&Record::Event(
-                held.identity.clone(),
-                held.status.clone(),
-                &payload,
-            )));
+            in_frame.push(
+                out.encoder
+                    .push_event(&held.identity, &held.status, &payload),
+            );
             if out.encoder.len() >= FileWriter::FRAME_BYTES {
                 let body_at = out.flush()?;
                 places.extend(in_frame.drain(..).map(|at| body_at + at as u64));
@@ -783,11 +787,7 @@ impl GroupStore for Store {
                 failed_attempts: Vec::new(),
                 updated_at: now,
             };
-            let at = self.group.push(&Record::Event(
-                identity.clone(),
-                status.clone(),
-                &event.payload,
-            ));
+            let at = self.group.push_event(&identity, &status, &event.payload);
             self.group_payloads.push(seq);
             let location = Location {
                 place: Place::Group(at),
@@ -910,11 +910,8 @@ impl GroupStore for Store {
                 Ok(())
             }
             Err(e) => {
-                let _ = self.file.set_len(self.end);
-                let reason = format!(
-                    "writing {} failed: {e}",
-                    self.dir.join(file_name(self.number)).display()
-                );
+                // `recover` cuts the file back before the next write.
+                let reason = format!("writing {} failed: {e}", self.path().display());
                 self.broken = Some(reason.clone());
                 Err(reason)
             }

@@ -124,23 +124,34 @@ impl Encoder {
         self.frame.shrink_to(KEPT);
     }
 
-    /// Encodes `record`; for an event, returns where its payload starts in
-    /// the body.
-    pub(crate) fn push(&mut self, record: &Record<'_>) -> usize {
-        let mut payload_at = 0;
+    /// Encodes an event record from borrowed parts (appends and carried
+    /// events need not build a [`Record`]); returns where its payload starts
+    /// in the body.
+    pub(crate) fn push_event(
+        &mut self,
+        identity: &Identity,
+        status: &Status,
+        payload: &[u8],
+    ) -> usize {
+        self.u8(EVENT);
+        self.u64(identity.seq);
+        self.str(&identity.id);
+        self.str(&identity.key);
+        self.u8(identity.lane.index() as u8);
+        self.str(&identity.event_type);
+        self.time(identity.enqueued_at);
+        self.status(status);
+        self.u32(payload.len() as u32);
+        let payload_at = self.len();
+        self.frame.extend_from_slice(payload);
+        payload_at
+    }
+
+    /// Encodes `record`.
+    pub(crate) fn push(&mut self, record: &Record<'_>) {
         match record {
             Record::Event(identity, status, payload) => {
-                self.u8(EVENT);
-                self.u64(identity.seq);
-                self.str(&identity.id);
-                self.str(&identity.key);
-                self.u8(identity.lane.index() as u8);
-                self.str(&identity.event_type);
-                self.time(identity.enqueued_at);
-                self.status(status);
-                self.u32(payload.len() as u32);
-                payload_at = self.len();
-                self.frame.extend_from_slice(payload);
+                self.push_event(identity, status, payload);
             }
             Record::Status(seq, status) => {
                 self.u8(STATUS);
@@ -169,7 +180,6 @@ impl Encoder {
                 self.u64(*next_seq);
             }
         }
-        payload_at
     }
 
     /// The frame holding the records pushed so far, header and body; call
@@ -458,8 +468,7 @@ mod tests {
             Record::Checkpoint(43),
         ];
         let mut encoder = Encoder::default();
-        let payload_at = encoder.push(&records[0]);
-        for r in &records[1..] {
+        for r in &records {
             encoder.push(r);
         }
         let bytes = encoder.frame().to_vec();
@@ -467,13 +476,29 @@ mod tests {
             panic!("a frame just written is whole");
         };
         assert_eq!(len, bytes.len());
-        assert_eq!(&body[payload_at..payload_at + 7], b"{\"a\":1}");
         let mut decoder = Decoder::new(body);
         let mut decoded = Vec::new();
+        let mut payload_ats = Vec::new();
         while let Some(r) = decoder.next_record() {
-            decoded.push(r.unwrap().0);
+            let (record, payload_at) = r.unwrap();
+            decoded.push(record);
+            payload_ats.push(payload_at);
         }
         assert_eq!(decoded, records);
+        assert_eq!(&body[payload_ats[0]..payload_ats[0] + 7], b"{\"a\":1}");
+
+        // An event encoded from borrowed parts is the same bytes.
+        let Record::Event(identity, status, payload) = &records[0] else {
+            unreachable!("the first record is an event");
+        };
+        let mut borrowed = Encoder::default();
+        assert_eq!(
+            borrowed.push_event(identity, status, payload),
+            payload_ats[0]
+        );
+        let mut owned = Encoder::default();
+        owned.push(&records[0]);
+        assert_eq!(borrowed.body(), owned.body());
     }
 
     #[test]
