@@ -279,7 +279,26 @@ impl GroupStore for Writer {
     }
 
     fn fail(&mut self, seq: u64, error: &str, next: SystemTime) -> Result<u32, EventsError> {
-        self.record_failure(seq, error, next)
+        let now = SystemTime::now();
+        let Some(history) = self.history_with(seq, error, now)? else {
+            return Ok(0);
+        };
+        let attempts: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE events SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                 updated_at = ?4, failed_attempts = ?5
+                 WHERE seq = ?1 AND state = 0 RETURNING attempts",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![seq as i64, error, to_micros(next), to_micros(now), history],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(storage("recording a failure"))?;
+        Ok(attempts.unwrap_or(0) as u32)
     }
 
     fn dead(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
@@ -301,8 +320,33 @@ impl GroupStore for Writer {
         Ok(purged)
     }
 
+    /// The first `limit` pending events after `after`, in log order. The
+    /// tally knows which they are, so they are read by key: retained
+    /// applied events are never scanned.
     fn pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
-        self.read_pending(after, limit)
+        let mut seqs: Vec<u64> = self
+            .tally
+            .pending
+            .keys()
+            .copied()
+            .filter(|&seq| seq > after)
+            .collect();
+        if seqs.len() > limit {
+            seqs.select_nth_unstable(limit);
+            seqs.truncate(limit);
+        }
+        seqs.sort_unstable();
+        let read = || -> Result<Vec<StoredEvent>, rusqlite::Error> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq = ?1"))?;
+            let mut events = Vec::with_capacity(seqs.len());
+            for &seq in &seqs {
+                events.extend(stmt.query_row([seq as i64], stored_event).optional()?);
+            }
+            Ok(events)
+        };
+        read().map_err(storage("reading pending events"))
     }
 
     fn dead_letters(
@@ -311,7 +355,16 @@ impl GroupStore for Writer {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, EventsError> {
-        self.read_dead_letters(filter, offset, limit)
+        let (condition, mut values) = filter_sql(filter);
+        values.push(limit_value(limit));
+        values.push(Value::Integer(offset as i64));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY seq LIMIT ?{} OFFSET ?{}",
+            values.len() - 1,
+            values.len()
+        );
+        self.query(&sql, values)
+            .map_err(storage("listing dead letters"))
     }
 
     fn counts(&self) -> LogCounts {
@@ -486,34 +539,6 @@ impl Writer {
         Ok(())
     }
 
-    fn record_failure(
-        &mut self,
-        seq: u64,
-        error: &str,
-        next: SystemTime,
-    ) -> Result<u32, EventsError> {
-        let now = SystemTime::now();
-        let Some(history) = self.history_with(seq, error, now)? else {
-            return Ok(0);
-        };
-        let attempts: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "UPDATE events SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
-                 updated_at = ?4, failed_attempts = ?5
-                 WHERE seq = ?1 AND state = 0 RETURNING attempts",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![seq as i64, error, to_micros(next), to_micros(now), history],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .map_err(storage("recording a failure"))?;
-        Ok(attempts.unwrap_or(0) as u32)
-    }
-
     fn bury(&mut self, seq: u64, error: &str) -> Result<(), EventsError> {
         let now = SystemTime::now();
         let Some(history) = self.history_with(seq, error, now)? else {
@@ -562,53 +587,6 @@ impl Writer {
             },
         );
         Ok(Some(history::encode(&attempts)))
-    }
-
-    /// The first `limit` pending events after `after`, in log order. The
-    /// tally knows which they are, so they are read by key: retained
-    /// applied events are never scanned.
-    fn read_pending(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, EventsError> {
-        let mut seqs: Vec<u64> = self
-            .tally
-            .pending
-            .keys()
-            .copied()
-            .filter(|&seq| seq > after)
-            .collect();
-        if seqs.len() > limit {
-            seqs.select_nth_unstable(limit);
-            seqs.truncate(limit);
-        }
-        seqs.sort_unstable();
-        let read = || -> Result<Vec<StoredEvent>, rusqlite::Error> {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq = ?1"))?;
-            let mut events = Vec::with_capacity(seqs.len());
-            for &seq in &seqs {
-                events.extend(stmt.query_row([seq as i64], stored_event).optional()?);
-            }
-            Ok(events)
-        };
-        read().map_err(storage("reading pending events"))
-    }
-
-    fn read_dead_letters(
-        &self,
-        filter: &DeadLetterFilter,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, EventsError> {
-        let (condition, mut values) = filter_sql(filter);
-        values.push(limit_value(limit));
-        values.push(Value::Integer(offset as i64));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY seq LIMIT ?{} OFFSET ?{}",
-            values.len() - 1,
-            values.len()
-        );
-        self.query(&sql, values)
-            .map_err(storage("listing dead letters"))
     }
 
     fn revive(&mut self, filter: &DeadLetterFilter) -> Result<Vec<StoredEvent>, EventsError> {
