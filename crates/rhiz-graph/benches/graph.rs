@@ -1,8 +1,8 @@
 //! Criterion benchmarks of `rhiz-graph` on a seeded preferential-attachment
 //! graph of 200,000 DIDs and 1,000,000 relationships (strengths uniform in
 //! 30–100): `find_paths` (maxHops 6, minStrength 50), `neighbors`,
-//! `conviction`, the trust table (full recomputation, lookup), and the bulk
-//! load of 100,000 relationships.
+//! `conviction`, the trust table (full recomputation, lookup), and 100,000
+//! relationships loaded in bulk (start-up) and upserted one by one (apply).
 //!
 //! ```text
 //! cargo bench -p rhiz-graph
@@ -154,6 +154,19 @@ fn bulk_load(c: &mut Criterion) {
             |rels| {
                 let mut graph = Graph::new();
                 graph.bulk_load(rels).expect("valid relationships");
+                graph
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("100k_upserts", |b| {
+        b.iter_batched(
+            || relationships.clone(),
+            |rels| {
+                let mut graph = Graph::new();
+                for rel in rels {
+                    graph.upsert_relationship(rel).expect("valid relationship");
+                }
                 graph
             },
             BatchSize::LargeInput,

@@ -29,11 +29,15 @@ impl ShortStr {
     }
 
     pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("copied from a str")
+    }
+
+    /// The text's bytes, without checking them again: they compare as the
+    /// text does.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            Self::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")
-            }
-            Self::Heap(s) => s,
+            Self::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Self::Heap(s) => s.as_bytes(),
         }
     }
 

@@ -11,6 +11,7 @@ use rhiz_protocol::{AtUri, Attestation, AttestationType, Cid, Did, Percent, Rela
 use crate::compact::CompactCid;
 use crate::names::{DidId, Names, RecordName, RecordSlab, UriParts};
 use crate::paths::Scratch;
+use crate::uri_order::{self, UriEntry};
 use crate::GraphError;
 
 /// Marks the end of an attestation list.
@@ -174,7 +175,7 @@ pub struct Graph {
     /// Adjacency, by DID id.
     pub(crate) adjacency: Vec<Vec<Edge>>,
     /// The same relationships per DID as slots ordered by URI, for paging.
-    pub(crate) by_uri: Vec<Vec<u32>>,
+    pub(crate) by_uri: Vec<Vec<UriEntry>>,
     /// Attester reputation, by DID id.
     pub(crate) reputation: Vec<u8>,
     pub(crate) targets: RecordSlab<Target>,
@@ -401,7 +402,8 @@ impl Graph {
                     self.connected_dids += 1;
                 }
                 list.push(edge);
-                self.by_uri[owner.index()].push(slot);
+                let entry = UriEntry::new(&self.names, slot, &self.targets.get(slot).name);
+                self.by_uri[owner.index()].push(entry);
                 unsorted.push(owner);
             }
             self.targets.get_mut(slot).value.live = Some(data);
@@ -423,9 +425,7 @@ impl Graph {
             list.sort_unstable_by_key(Edge::order);
             list.shrink_to_fit();
             let by_uri = &mut self.by_uri[owner.index()];
-            by_uri.sort_unstable_by(|&a, &b| {
-                names.cmp_names(&targets.get(a).name, &targets.get(b).name)
-            });
+            by_uri.sort_unstable_by(|&a, &b| uri_order::cmp(names, targets, a, b));
             by_uri.shrink_to_fit();
         }
     }
@@ -580,6 +580,7 @@ impl Graph {
     }
 
     fn link_edges(&mut self, slot: u32, data: &RelationshipData) {
+        let entry = UriEntry::new(&self.names, slot, &self.targets.get(slot).name);
         for (owner, edge) in Self::edges_of(slot, data) {
             let list = &mut self.adjacency[owner.index()];
             if list.is_empty() {
@@ -587,14 +588,12 @@ impl Graph {
             }
             let at = list.partition_point(|e| e.order() < edge.order());
             list.insert(at, edge);
-            let name = &self.targets.get(slot).name;
-            let by_uri = &mut self.by_uri[owner.index()];
-            let at = by_uri.partition_point(|&other| {
-                self.names
-                    .cmp_names(&self.targets.get(other).name, name)
-                    .is_lt()
-            });
-            by_uri.insert(at, slot);
+            uri_order::insert(
+                &self.names,
+                &self.targets,
+                &mut self.by_uri[owner.index()],
+                entry,
+            );
         }
     }
 
@@ -605,7 +604,7 @@ impl Graph {
                 list.remove(at);
             }
             let by_uri = &mut self.by_uri[owner.index()];
-            if let Some(at) = by_uri.iter().position(|&rel| rel == slot) {
+            if let Some(at) = by_uri.iter().position(|rel| rel.slot() == slot) {
                 by_uri.remove(at);
             }
             if list.is_empty() {
@@ -628,7 +627,7 @@ impl Graph {
             + self
                 .by_uri
                 .iter()
-                .map(|l| l.capacity() * size_of::<u32>())
+                .map(|l| l.capacity() * size_of::<UriEntry>())
                 .sum::<usize>();
         let cids = self
             .targets

@@ -31,7 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Memory: about 170 bytes per relationship on a million of them, interned
+//! Memory: about 186 bytes per relationship on a million of them, interned
 //! DIDs included (`Graph::memory_bytes`; figures in `BENCHMARKS.md`). At
 //! start-up, load the stored relationships with [`Graph::bulk_load`], then
 //! apply each change of the feed with the four updates.
@@ -47,6 +47,7 @@ mod stats;
 #[doc(hidden)]
 pub mod synthetic;
 mod trust;
+mod uri_order;
 
 #[cfg(test)]
 mod tests;

@@ -266,9 +266,22 @@ impl Names {
     /// those compare by id, and only the record keys as text.
     pub(crate) fn cmp_names(&self, a: &RecordName, b: &RecordName) -> Ordering {
         if a.author == b.author && a.collection == b.collection {
-            return a.rkey.as_str().cmp(b.rkey.as_str());
+            return a.rkey.as_bytes().cmp(b.rkey.as_bytes());
         }
         cmp_parts(self.parts(a), self.parts(b))
+    }
+
+    /// The eight bytes of `name`'s URI after `at://did:` (zeros past its
+    /// end) as a big-endian number. Every record URI starts with
+    /// `at://did:`, so when two names' keys differ their URIs compare as
+    /// the keys do.
+    pub(crate) fn order_key(&self, name: &RecordName) -> u64 {
+        let mut key = [0u8; 8];
+        let after_prefix = self.uri_bytes(name).skip("at://did:".len());
+        for (slot, byte) in key.iter_mut().zip(after_prefix) {
+            *slot = byte;
+        }
+        u64::from_be_bytes(key)
     }
 
     /// Compares a name with a URI as their strings compare.

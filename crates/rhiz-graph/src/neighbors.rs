@@ -85,13 +85,14 @@ impl Graph {
         let allowed = self.allowed_types(query.relationship_types.as_deref());
         let by_uri = &self.by_uri[id.index()];
         let start = query.cursor.as_ref().map_or(0, |cursor| {
-            by_uri.partition_point(|&rel| {
+            by_uri.partition_point(|rel| {
                 self.names
-                    .cmp_name_uri(&self.targets.get(rel).name, cursor)
+                    .cmp_name_uri(&self.targets.get(rel.slot()).name, cursor)
                     .is_le()
             })
         });
-        let mut matching = by_uri[start..].iter().filter_map(|&rel| {
+        let mut matching = by_uri[start..].iter().filter_map(|entry| {
+            let rel = entry.slot();
             let data = self.targets.get(rel).value.live.as_ref()?;
             let other = if data.ends[0] == id {
                 data.ends[1]
