@@ -104,7 +104,7 @@ impl Window {
 pub(crate) struct Metrics {
     started: Instant,
     lanes: [Counters; 4],
-    types: RwLock<HashMap<String, Arc<Counters>>>,
+    types: RwLock<HashMap<String, Arc<Counters>, foldhash::fast::RandomState>>,
     apply_latency: LatencyHistogram,
     ingest_latency: LatencyHistogram,
     window: Mutex<Window>,

@@ -71,7 +71,7 @@ pub(crate) enum Next<P> {
 pub(crate) struct Scheduler<P> {
     ready: [VecDeque<Entry<P>>; 4],
     /// Keys with an active event, and the events queued behind it.
-    keys: HashMap<String, VecDeque<Entry<P>>>,
+    keys: HashMap<String, VecDeque<Entry<P>>, foldhash::fast::RandomState>,
     delayed: BinaryHeap<Delayed<P>>,
     weights: [i64; 4],
     credit: [i64; 4],
@@ -83,7 +83,7 @@ impl<P> Scheduler<P> {
     pub(crate) fn new(weights: [u32; 4]) -> Self {
         Self {
             ready: Default::default(),
-            keys: HashMap::new(),
+            keys: HashMap::default(),
             delayed: BinaryHeap::new(),
             weights: weights.map(i64::from),
             credit: [0; 4],

@@ -171,7 +171,7 @@ struct State {
     events: BTreeMap<u64, Held>,
     /// Every id held or applied within the retention. Applied ones are
     /// forgotten by [`State::expire`], a sweep of the whole set.
-    ids: HashMap<IdDigest, Seen>,
+    ids: HashMap<IdDigest, Seen, foldhash::fast::RandomState>,
     next_seq: u64,
     counts: LogCounts,
 }

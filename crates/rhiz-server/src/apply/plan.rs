@@ -23,8 +23,8 @@ use super::rows;
 /// The stored state of the records a batch touches, as of its planning.
 #[derive(Debug, Default)]
 pub(super) struct Known {
-    relationships: HashMap<AtUri, Option<RelationshipHead>>,
-    attestations: HashMap<AtUri, Option<AttestationHead>>,
+    relationships: HashMap<AtUri, Option<RelationshipHead>, foldhash::fast::RandomState>,
+    attestations: HashMap<AtUri, Option<AttestationHead>, foldhash::fast::RandomState>,
 }
 
 impl Known {

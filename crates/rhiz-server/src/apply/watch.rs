@@ -21,9 +21,12 @@ pub enum ApplyOutcome {
     TimedOut,
 }
 
+/// The senders waiting on each event id.
+type Waiting = HashMap<String, Vec<oneshot::Sender<ApplyOutcome>>, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 pub(super) struct Watchers {
-    waiting: Mutex<HashMap<String, Vec<oneshot::Sender<ApplyOutcome>>>>,
+    waiting: Mutex<Waiting>,
 }
 
 impl Watchers {
@@ -57,9 +60,7 @@ impl Watchers {
         }
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Vec<oneshot::Sender<ApplyOutcome>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
