@@ -22,8 +22,8 @@ command -v redis-server >/dev/null || { echo "needs redis-server" >&2; exit 1; }
 cargo build --release --locked -q
 RHIZ=${CARGO_TARGET_DIR:-target}/release/rhiz
 WORK=$(mktemp -d -t rhiz-bench.XXXXXX)
-PORT=$(( 20000 + RANDOM % 20000 ))
-REDIS_PORT=$(( 40000 + RANDOM % 20000 ))
+PORT=$(free_port)
+REDIS_PORT=$(free_port)
 REDIS=""
 SERVER=""
 cleanup() {

@@ -17,7 +17,7 @@ ENTITIES=1000
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 cargo build --release --locked -q
 WORK=$(mktemp -d -t rhiz-bench.XXXXXX)
-PORT=$(( 20000 + RANDOM % 40000 ))
+PORT=$(free_port)
 ./target/release/rhiz serve --listen "127.0.0.1:$PORT" --data-dir "$WORK" --log-level warn &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -32,6 +32,7 @@ DATABASE_URL=${DATABASE_URL:-}
 
 cargo build --release --locked -q -p rhiz-server --bin rhiz --example ingest_load
 cargo build --release --locked -q -p rhiz-store --example raw_insert_baseline
+. bench/wrk_lib.sh
 RHIZ=./target/release/rhiz
 LOAD=./target/release/examples/ingest_load
 BASELINE=./target/release/examples/raw_insert_baseline
@@ -58,13 +59,12 @@ fresh_db() {
 db_flags() { if [ -n "$DATABASE_URL" ]; then echo "--database-url $DATABASE_URL"; fi; }
 
 start_server() {
-  PORT=$(( 20000 + RANDOM % 40000 ))
+  PORT=$(free_port)
   RHIZ_INTERNAL_API_KEY=$KEY RHIZ_MAX_BODY_BYTES=67108864 \
     RHIZ_EVENT_QUEUE_CAPACITY=${1:-10000} RHIZ_EVENT_LANE_CAPACITY=${1:-10000} \
     $RHIZ serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" $(db_flags) --log-level warn &
   SERVER=$!
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.1; done
-  echo "server did not start" >&2; exit 1
+  wait_for_health
 }
 stop_server() { kill "$SERVER"; wait "$SERVER" || true; SERVER=; }
 

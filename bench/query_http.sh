@@ -28,7 +28,7 @@ command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1
 cargo build --release --locked -q -p rhiz-server --bin rhiz
 RHIZ=${CARGO_TARGET_DIR:-target}/release/rhiz
 WORK=$(mktemp -d -t rhiz-query.XXXXXX)
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 SERVER=""
 cleanup() {
   [ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; }

@@ -1,6 +1,11 @@
-# Shared by the wrk load scripts in bench/: sourced, not run.
+# Shared by the load scripts in bench/: sourced, not run.
 #
-# Expects PORT, CONNECTIONS and DURATION to be set by the caller.
+# Expects PORT (and, for wrk, CONNECTIONS and DURATION) to be set by the caller.
+
+# A TCP port on 127.0.0.1 that nothing listens on, chosen by the kernel.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # Waits until the server on $PORT answers /health (30 s at most).
 wait_for_health() {
