@@ -10,6 +10,7 @@
 
 mod connection;
 mod migrate;
+mod params;
 mod readers;
 mod writer;
 
@@ -23,6 +24,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ToSql};
 
 use self::connection::{execute, query, query_each, query_optional, store_error, NamedRow};
+use self::params::Params;
 use self::readers::Readers;
 use self::writer::Writer;
 use crate::error::{Result, StoreError};
@@ -454,7 +456,7 @@ fn update_entity(
 struct OwnedWrite {
     op: &'static str,
     sql: &'static str,
-    values: Vec<SqlValue>,
+    params: Params,
     /// Whether the rows the statement changes say if the write changed
     /// anything (deletes); otherwise it always does (upserts).
     counts_rows: bool,
@@ -463,7 +465,7 @@ struct OwnedWrite {
 impl OwnedWrite {
     /// Runs the statement; whether the write changed a row.
     fn run(&self, conn: &Connection) -> Result<bool> {
-        let changed = execute(conn, self.op, self.sql, &self.values)?;
+        let changed = execute(conn, self.op, self.sql, &self.params.bound())?;
         Ok(!self.counts_rows || changed > 0)
     }
 }
@@ -471,61 +473,62 @@ impl OwnedWrite {
 impl From<&StoreWrite<'_>> for OwnedWrite {
     fn from(write: &StoreWrite<'_>) -> Self {
         let op = write.operation();
-        let (sql, values, counts_rows) = match write {
+        let (sql, params, counts_rows) = match write {
             StoreWrite::UpsertRelationship(rel) => {
-                let relationship = vec![
-                    text(rel.uri.as_str()),
-                    text(rel.cid.as_str()),
-                    text(rel.author.as_str()),
-                    text(&rel.rel_type),
-                    percent(rel.strength),
-                    text(&rel.context),
-                    text(&rel.visibility),
-                    flag(rel.allow_discovery),
-                    flag(rel.allow_attestation),
-                    time(rel.started_at),
-                    time(rel.last_interaction_at),
-                    time(rel.created_at),
-                    time(rel.indexed_at),
-                    SqlValue::Text(rel.record.as_str().to_owned()),
-                    flag(rel.signed[0]),
-                    flag(rel.signed[1]),
-                    percent(rel.strength_deviation),
-                    text(rel.participants[0].as_str()),
-                    text(rel.participants[1].as_str()),
-                ];
-                (sql::UPSERT_RELATIONSHIP, relationship, false)
+                let mut p = Params::with_capacity(19, rel.record.as_str().len() + 512);
+                p.text(rel.uri.as_str());
+                p.text(rel.cid.as_str());
+                p.text(rel.author.as_str());
+                p.text(&rel.rel_type);
+                p.integer(rel.strength);
+                p.text(&rel.context);
+                p.text(&rel.visibility);
+                p.integer(rel.allow_discovery);
+                p.integer(rel.allow_attestation);
+                p.time(rel.started_at);
+                p.time(rel.last_interaction_at);
+                p.time(rel.created_at);
+                p.time(rel.indexed_at);
+                p.text(rel.record.as_str());
+                p.integer(rel.signed[0]);
+                p.integer(rel.signed[1]);
+                p.integer(rel.strength_deviation);
+                p.text(rel.participants[0].as_str());
+                p.text(rel.participants[1].as_str());
+                (sql::UPSERT_RELATIONSHIP, p, false)
             }
-            StoreWrite::DeleteRelationship(uri) => {
-                (sql::DELETE_RELATIONSHIP, vec![text(uri.as_str())], true)
-            }
+            StoreWrite::DeleteRelationship(uri) => (sql::DELETE_RELATIONSHIP, uri_only(uri), true),
             StoreWrite::UpsertAttestation(att) => {
-                let attestation = vec![
-                    text(att.uri.as_str()),
-                    text(att.cid.as_str()),
-                    text(att.attester.as_str()),
-                    text(att.target.as_str()),
-                    text(&att.attestation_type),
-                    percent(att.confidence),
-                    opt_text(att.evidence.as_deref()),
-                    att.suggested_strength.map_or(SqlValue::Null, percent),
-                    time(att.created_at),
-                    time(att.indexed_at),
-                    SqlValue::Text(att.record.as_str().to_owned()),
-                ];
-                (sql::UPSERT_ATTESTATION, attestation, false)
+                let mut p = Params::with_capacity(11, att.record.as_str().len() + 384);
+                p.text(att.uri.as_str());
+                p.text(att.cid.as_str());
+                p.text(att.attester.as_str());
+                p.text(att.target.as_str());
+                p.text(&att.attestation_type);
+                p.integer(att.confidence);
+                p.opt_text(att.evidence.as_deref());
+                p.opt_integer(att.suggested_strength);
+                p.time(att.created_at);
+                p.time(att.indexed_at);
+                p.text(att.record.as_str());
+                (sql::UPSERT_ATTESTATION, p, false)
             }
-            StoreWrite::DeleteAttestation(uri) => {
-                (sql::DELETE_ATTESTATION, vec![text(uri.as_str())], true)
-            }
+            StoreWrite::DeleteAttestation(uri) => (sql::DELETE_ATTESTATION, uri_only(uri), true),
         };
         Self {
             op,
             sql,
-            values,
+            params,
             counts_rows,
         }
     }
+}
+
+/// The values of a statement whose one value is `uri`.
+fn uri_only(uri: &AtUri) -> Params {
+    let mut params = Params::with_capacity(1, uri.as_str().len());
+    params.text(uri.as_str());
+    params
 }
 
 fn text(value: &str) -> SqlValue {
@@ -537,10 +540,6 @@ fn opt_text(value: Option<&str>) -> SqlValue {
 }
 
 fn percent(value: u8) -> SqlValue {
-    SqlValue::Integer(i64::from(value))
-}
-
-fn flag(value: bool) -> SqlValue {
     SqlValue::Integer(i64::from(value))
 }
 
