@@ -501,6 +501,36 @@ mod file_only {
         assert_eq!(next, AppendOutcome::Appended { seq: 3_001 });
     }
 
+    /// A file that is mostly events still pending is not copied into a new
+    /// one (the copy would free little of it); once they are applied, it is.
+    #[tokio::test]
+    async fn a_file_of_pending_events_moves_only_once_they_are_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path()).await;
+        let mut seqs = Vec::new();
+        for chunk in (0..1_000).collect::<Vec<_>>().chunks(50) {
+            let events = chunk.iter().map(|&i| payload_event(i)).collect();
+            seqs.extend(contract::append_new(&*log, events).await);
+        }
+        let files = log_files(dir.path());
+        assert_eq!(files.len(), 1);
+        assert!(files[0].ends_with("00000000000000000001.log"), "{files:?}");
+        let size = std::fs::metadata(&files[0]).unwrap().len();
+        assert!(
+            size > 2 * (64 << 10),
+            "the file grew past its limit: {size}"
+        );
+
+        log.ack(seqs).await.unwrap();
+        log.append_one(payload_event(1_000)).await.unwrap();
+        let files = log_files(dir.path());
+        assert_eq!(files.len(), 1);
+        assert!(!files[0].ends_with("00000000000000000001.log"), "{files:?}");
+        let size = std::fs::metadata(&files[0]).unwrap().len();
+        assert!(size < 64 << 10, "only the live state moved: {size}");
+        assert_eq!(log.counts().await.unwrap().applied_retained, 1_000);
+    }
+
     /// A log in `dir` holding `n` pending events appended one at a time
     /// (a frame each), closed; returns its current file.
     async fn closed_log_with(dir: &Path, n: usize) -> PathBuf {

@@ -12,7 +12,10 @@
 //! [`FileLogOptions::file_bytes`], what is still live (pending events and
 //! dead letters with their payloads, the ids of applied events within the
 //! retention) is written into a new file, which ends with a checkpoint; once
-//! that file is synced the old one is deleted. Reopening reads the newest
+//! that file is synced the old one is deleted. While more than half the file
+//! is payload of live events (a burst not yet applied), the move waits for
+//! the file to grow by another quarter of the limit: it would copy most of
+//! the file and free little. Reopening reads the newest
 //! file with a checkpoint (an unfinished new file is deleted) and drops a
 //! torn last frame, which no caller was told was written.
 //!
@@ -584,6 +587,15 @@ impl Store {
         Ok(())
     }
 
+    /// The bytes of payload the live events hold in the file.
+    fn live_payload_bytes(&self) -> u64 {
+        self.state
+            .events
+            .values()
+            .map(|held| u64::from(held.payload.len))
+            .sum()
+    }
+
     /// Moves the live state into a new file and deletes the current one.
     fn compact(&mut self) -> Result<(), EventsError> {
         let number = self.number + 1;
@@ -924,6 +936,13 @@ impl GroupStore for Store {
             self.last_expiry = std::time::Instant::now();
         }
         if self.broken.is_some() || self.end < self.compact_at {
+            return;
+        }
+        if self.live_payload_bytes() > self.end / 2 {
+            // Mostly events still pending: the move would copy most of the
+            // file. Look again once it has grown by another quarter of the
+            // limit, when applies will have settled many of them.
+            self.compact_at = self.end + self.options.file_bytes / 4;
             return;
         }
         let began = std::time::Instant::now();
