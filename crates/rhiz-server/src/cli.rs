@@ -111,7 +111,7 @@ pub struct DlqArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: DlqAction,
-    /// The server [default: http://<listen>].
+    /// The server [default: http:// and the listen address].
     #[arg(long, value_name = "URL", global = true)]
     pub server: Option<String>,
     /// Configuration (the listen address and the internal key).
@@ -159,7 +159,7 @@ pub struct CacheArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: CacheAction,
-    /// The server [default: http://<listen>].
+    /// The server [default: http:// and the listen address].
     #[arg(long, value_name = "URL", global = true)]
     pub server: Option<String>,
     /// Configuration (the listen address and the admin key).

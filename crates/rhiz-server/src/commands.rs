@@ -20,8 +20,8 @@ const BULK_APPLY_BATCH: NonZeroUsize = NonZeroUsize::new(4_096).unwrap();
 
 /// `rhiz import`: offline into the configured storage, or to `--server`.
 ///
-/// Offline, the pipeline runs with at least [`BULK_QUEUE_CAPACITY`] queued
-/// events and batches of [`BULK_APPLY_BATCH`], and submits the file in
+/// Offline, the pipeline runs with at least `BULK_QUEUE_CAPACITY` queued
+/// events and batches of `BULK_APPLY_BATCH`, and submits the file in
 /// chunks of that size unless `--batch` says otherwise: nothing waits on a
 /// single event's latency in a bulk load, and larger batches share one
 /// store transaction, one invalidation and one log commit among more

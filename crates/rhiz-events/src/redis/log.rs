@@ -558,7 +558,7 @@ impl RedisStreamsEventLog {
 impl EventLog for RedisStreamsEventLog {
     /// Appends in one script. When this log follows under the lease it
     /// holds, the same script hands it the new entries (and any no consumer
-    /// had yet), kept in [`Delivered`] for [`EventLog::follow`]: the holder
+    /// had yet), kept in `Delivered` for [`EventLog::follow`]: the holder
     /// does not read its own appends back.
     async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<AppendOutcome>, EventsError> {
         if events.is_empty() {

@@ -117,7 +117,7 @@ impl Applier {
     /// Applies events of distinct records; one result per event, in order.
     ///
     /// The whole batch costs two store reads (what the events replace,
-    /// delete or target: [`plan`]), one store transaction for every record
+    /// delete or target: `plan`), one store transaction for every record
     /// write, and one hold of the graph's write lock. Entity profiles are
     /// then applied one by one. Each change is invalidated in the cache and
     /// published only after its write committed.

@@ -1,4 +1,4 @@
-//! Ingest: outside input turned into validated [`Event`]s, before anything is
+//! Ingest: outside input turned into validated [`Event`](rhiz_protocol::Event)s, before anything is
 //! written to the event log (CONTRACT.md §4.2–4.4).
 //!
 //! The input is an *ingestion body*: `{event_type, payload, did, priority?,
