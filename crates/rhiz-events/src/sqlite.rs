@@ -25,7 +25,9 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::event::{from_micros, to_micros};
 use crate::history;
-use crate::writer::{embedded_event_log, GroupStore, Handle};
+use crate::writer::{
+    embedded_event_log, GroupStore, Handle, DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_MAX_GROUP_COMMIT,
+};
 use crate::{
     AppendOutcome, DeadLetterFilter, EventState, EventsError, FailedAttempt, Lane, LogCounts,
     NewEvent, StoredEvent,
@@ -133,8 +135,8 @@ pub struct SqliteLogOptions {
 impl Default for SqliteLogOptions {
     fn default() -> Self {
         Self {
-            idempotency_retention: Duration::from_secs(24 * 3600),
-            max_group_commit: 4096,
+            idempotency_retention: DEFAULT_IDEMPOTENCY_RETENTION,
+            max_group_commit: DEFAULT_MAX_GROUP_COMMIT,
         }
     }
 }

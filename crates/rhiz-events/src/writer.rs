@@ -8,11 +8,17 @@
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
 use crate::{AppendOutcome, DeadLetterFilter, EventsError, LogCounts, NewEvent, StoredEvent};
+
+/// How long an embedded log remembers applied ids, by default: a day.
+pub(crate) const DEFAULT_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// The most commands an embedded log commits in one group, by default.
+pub(crate) const DEFAULT_MAX_GROUP_COMMIT: usize = 4096;
 
 /// A storage run by the writer thread, one group of commands at a time:
 /// [`GroupStore::begin`], the commands, then [`GroupStore::commit`]. Each

@@ -36,7 +36,9 @@ use std::time::{Duration, SystemTime};
 
 use self::record::{digest, Decoder, Encoder, Frame, IdDigest, Identity, Record, Status, MAGIC};
 use crate::event::{from_micros, to_micros};
-use crate::writer::{embedded_event_log, GroupStore, Handle};
+use crate::writer::{
+    embedded_event_log, GroupStore, Handle, DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_MAX_GROUP_COMMIT,
+};
 use crate::{
     history, AppendOutcome, DeadLetterFilter, EventState, EventsError, FailedAttempt, LogCounts,
     NewEvent, StoredEvent,
@@ -57,8 +59,8 @@ pub struct FileLogOptions {
 impl Default for FileLogOptions {
     fn default() -> Self {
         Self {
-            idempotency_retention: Duration::from_secs(24 * 3600),
-            max_group_commit: 4096,
+            idempotency_retention: DEFAULT_IDEMPOTENCY_RETENTION,
+            max_group_commit: DEFAULT_MAX_GROUP_COMMIT,
             file_bytes: 64 << 20,
         }
     }
