@@ -551,6 +551,34 @@ mod file_only {
         err
     }
 
+    /// Tails set aside by earlier crashes do not pile up: opening keeps the
+    /// eight newest and deletes the rest.
+    #[tokio::test]
+    async fn opening_keeps_only_the_eight_newest_set_aside_tails() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = closed_log_with(dir.path(), 2).await;
+        let start = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let tails: Vec<PathBuf> = (0..11u64)
+            .map(|i| {
+                let tail = file.with_extension(format!("log.tail-{}", 1000 + i));
+                std::fs::write(&tail, [1, 2, 3]).unwrap();
+                let at = start + Duration::from_secs(60 * i);
+                std::fs::File::options()
+                    .write(true)
+                    .open(&tail)
+                    .unwrap()
+                    .set_modified(at)
+                    .unwrap();
+                tail
+            })
+            .collect();
+        let log = open(dir.path()).await;
+        assert_eq!(log.pending(0, 10).await.unwrap().len(), 2);
+        for (i, tail) in tails.iter().enumerate() {
+            assert_eq!(tail.exists(), i >= 3, "{}", tail.display());
+        }
+    }
+
     /// A crash in the middle of a write leaves a torn last frame: reopening
     /// drops it (keeping its bytes beside the file), keeps everything
     /// before it, and appends after it.

@@ -476,6 +476,7 @@ impl Store {
             .open(&path)
             .map_err(io(&path))?;
         set_tail_aside(&file, &path, loaded.end)?;
+        prune_tails(&dir)?;
         file.sync_all().map_err(io(&path))?;
         sync_dir(&dir)?;
         let mut state = loaded.state;
@@ -624,7 +625,8 @@ impl Store {
 /// whole. What follows is normally the last write, cut short by a crash;
 /// it is kept beside the file (`….log.tail-END`) rather than destroyed, in
 /// case it was damage in the middle of the file (a length field hit by a
-/// bad sector reads as a frame running past the end).
+/// bad sector reads as a frame running past the end). [`prune_tails`]
+/// bounds how many are kept.
 fn set_tail_aside(file: &File, path: &Path, end: u64) -> Result<(), EventsError> {
     let len = file.metadata().map_err(io(path))?.len();
     if len <= end {
@@ -642,6 +644,34 @@ fn set_tail_aside(file: &File, path: &Path, end: u64) -> Result<(), EventsError>
         "event log: dropped an incomplete last write (a crash cut it short)"
     );
     file.set_len(end).map_err(io(path))
+}
+
+/// How many set-aside tails (`….log.tail-N`) a log keeps: the newest.
+const TAILS_KEPT: usize = 8;
+
+/// Deletes all but the [`TAILS_KEPT`] newest set-aside tails in `dir`.
+/// A tail is the unfinished last write of a crash, kept for whoever looks
+/// into the crash; no caller was told it was written, so nothing accepted
+/// is lost with it, and without a bound every crash would leave one more.
+fn prune_tails(dir: &Path) -> Result<(), EventsError> {
+    let mut tails = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_name().to_string_lossy().contains(".log.tail-") {
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(io(&entry.path()))?;
+            tails.push((modified, entry.path()));
+        }
+    }
+    tails.sort();
+    let old = tails.len().saturating_sub(TAILS_KEPT);
+    for (_, path) in tails.drain(..old) {
+        fs::remove_file(&path).map_err(io(&path))?;
+        tracing::info!(file = %path.display(), kept = TAILS_KEPT, "event log: deleted an old set-aside tail");
+    }
+    Ok(())
 }
 
 /// How often the id set is swept for expired ids: a sixteenth of the
