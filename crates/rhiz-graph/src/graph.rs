@@ -396,13 +396,13 @@ impl Graph {
                     first_attestation: NONE,
                 },
             );
+            let entry = UriEntry::new(&self.names, slot, &self.targets.get(slot).name);
             for (owner, edge) in Self::edges_of(slot, &data) {
                 let list = &mut self.adjacency[owner.index()];
                 if list.is_empty() {
                     self.connected_dids += 1;
                 }
                 list.push(edge);
-                let entry = UriEntry::new(&self.names, slot, &self.targets.get(slot).name);
                 self.by_uri[owner.index()].push(entry);
                 unsorted.push(owner);
             }
